@@ -9,7 +9,6 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from juicefs_guard.errors import UserError
 
@@ -90,8 +89,7 @@ def check_secrets_file_safe(st: os.stat_result, path: str) -> None:
         raise UserError(f"secrets file {path} is not owned by root; run: chown root:root {path}")
     if st.st_mode & 0o077:
         raise UserError(
-            f"secrets file {path} has mode {stat.S_IMODE(st.st_mode):04o}, readable by others; "
-            f"run: chmod 600 {path}"
+            f"secrets file {path} has mode {stat.S_IMODE(st.st_mode):04o}, readable by others; run: chmod 600 {path}"
         )
 
 

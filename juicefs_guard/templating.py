@@ -52,5 +52,5 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_template(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+def render_template(template_name: str, /, **context: Any) -> str:
+    return environment().get_template(template_name).render(**context)

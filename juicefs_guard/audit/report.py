@@ -120,9 +120,7 @@ def to_table(report: Report, *, only_problems: bool = False) -> str:
     for finding in report.findings:
         if only_problems and finding.status in ("pass", "skip"):
             continue
-        lines.append(
-            f"{marks[finding.status]:<4}  {finding.id:<7} {finding.filesystem:<16} {finding.title}"
-        )
+        lines.append(f"{marks[finding.status]:<4}  {finding.id:<7} {finding.filesystem:<16} {finding.title}")
         if finding.evidence:
             lines.append(f"      {'':7} {'':16} {finding.evidence}")
         if finding.status in ("fail", "warn") and finding.remediation:

@@ -1,0 +1,371 @@
+#!/usr/bin/python3 -IS
+"""The root side of broker mode, run by sudo on the agent's behalf: `helper FS mount|umount|status [MOUNTPOINT]`.
+
+This file is the security boundary. It is installed as a standalone copy (root:root 0755) and run by an isolated
+interpreter (`python3 -I -S`): standard library only, no import from the juicefs-guard package or site-packages,
+nothing taken from the caller's environment, umask or working directory. Its argv is hostile: sudo matches rules
+on arguments joined by spaces, so `helper "fs mount" /x` can match a rule for `helper fs mount /x`; the helper
+checks the exact argument count and every value against the root-only registry. Nothing the caller passes
+reaches juicefs except one mountpoint that equals an allowed one, below a chain of root-owned directories.
+
+Its constants repeat those of juicefs_guard.paths/spec on purpose (it cannot import them); a unit test keeps the
+two in step.
+"""
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+
+REGISTRY_DIR = "/etc/juicefs-guard/filesystems"
+CREDENTIALS_DIR = "/etc/juicefs-guard/credentials"
+LOG_DIR = "/var/log/juicefs-guard"
+HELPER_LOG = LOG_DIR + "/helper.log"
+FS_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+ACTIONS = ("mount", "umount", "status")
+SECRET_KEYS = ("META_PASSWORD", "ACCESS_KEY", "SECRET_KEY")
+SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+MOUNT_TIMEOUT = 60.0
+SECRETS_COMMAND_TIMEOUT = 30.0
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+
+
+class Refused(Exception):
+    """A request the helper will not carry out; the message is shown to the caller and logged."""
+
+
+class Failed(Exception):
+    """An allowed request that did not succeed (metadata engine down, mount timed out)."""
+
+
+def caller() -> tuple[str, int | None]:
+    """Who asked: sudo's SUDO_UID (set by sudo, not by the caller), or root itself when run directly."""
+    raw = os.environ.get("SUDO_UID")
+    if raw is None:
+        return "root", 0
+    try:
+        uid = int(raw)
+    except ValueError:
+        return "?", None
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name, uid
+    except KeyError:
+        return "?", uid
+
+
+def log_request(user: str, uid: int | None, fs: str, action: str, mountpoint: str, outcome: str, reason: str) -> None:
+    """One JSON line per call to a root-only log, and to syslog when one listens. Never a secret."""
+    record = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "user": user,
+        "uid": uid,
+        "filesystem": fs,
+        "action": action,
+        "mountpoint": mountpoint,
+        "outcome": outcome,
+        "reason": reason,
+    }
+    line = json.dumps(record, ensure_ascii=True) + "\n"
+    try:
+        os.makedirs(LOG_DIR, mode=0o700, exist_ok=True)
+        fd = os.open(HELPER_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, line.encode("ascii"))
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    if os.path.exists("/dev/log"):
+        try:
+            import syslog
+
+            syslog.openlog("juicefs-guard-helper", syslog.LOG_PID, syslog.LOG_AUTHPRIV)
+            priority = syslog.LOG_NOTICE if outcome == "allowed" else syslog.LOG_WARNING
+            syslog.syslog(priority, line.strip())
+        except OSError:
+            pass
+
+
+def printable(value: str) -> str:
+    """Caller-supplied text, made safe to echo into a terminal or a log: no control characters, bounded."""
+    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in value)[:200]
+
+
+def load_entry(fs: str) -> dict:
+    import tomllib
+
+    path = os.path.join(REGISTRY_DIR, fs + ".toml")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise Refused(f"no filesystem named {fs} is installed") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_uid != 0 or info.st_mode & 0o022:
+            raise Failed(f"registry entry {path} is not root-owned and protected; run juicefs-guard audit")
+        return tomllib.load(handle)
+
+
+def check_request(argv: list[str], uid: int | None) -> tuple[dict, str, str]:
+    """Validate argc, names, the caller and the mountpoint; return (entry, action, mountpoint)."""
+    if len(argv) not in (2, 3):
+        raise Refused(f"expected FS ACTION [MOUNTPOINT], got {len(argv)} arguments")
+    fs, action = argv[0], argv[1]
+    if not FS_NAME_RE.fullmatch(fs):
+        raise Refused("malformed filesystem name")
+    if action not in ACTIONS:
+        raise Refused("unknown action (allowed: mount, umount, status)")
+    entry = load_entry(fs)
+    if entry.get("mode") != "broker" or entry.get("name") != fs:
+        raise Refused(f"{fs} is not a broker-mode filesystem")
+    if uid is None or (uid != 0 and uid != entry.get("agent_uid")):
+        raise Refused(f"{fs} belongs to another agent")
+    allowed = list(entry.get("mountpoints", []))
+    if not allowed:
+        raise Failed(f"{fs} has no mountpoint in its registry entry")
+    mountpoint = argv[2] if len(argv) == 3 else allowed[0]
+    if mountpoint not in allowed:
+        raise Refused("mountpoint is not one of the allowed mountpoints")
+    return entry, action, mountpoint
+
+
+def check_chain(path: str) -> None:
+    """Every component from / to the mountpoint: a real directory (no symlink), owned by root, writable by no
+    one else. Otherwise a caller could swap a component and make root mount over another directory."""
+    current = "/"
+    components = [part for part in path.split("/") if part]
+    for part in [""] + components:
+        current = os.path.join(current, part) if part else "/"
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            raise Failed(f"{current} does not exist; run juicefs-guard init again to recreate it") from None
+        if stat.S_ISLNK(info.st_mode):
+            raise Refused(f"{current} is a symbolic link")
+        if not stat.S_ISDIR(info.st_mode):
+            raise Refused(f"{current} is not a directory")
+        if info.st_uid != 0:
+            raise Refused(f"{current} is not owned by root")
+        if info.st_mode & 0o022:
+            raise Refused(f"{current} is writable by a user other than root")
+
+
+def mount_table() -> dict[str, str]:
+    """Mountpoint -> filesystem type, from the kernel's table (octal escapes decoded)."""
+    table = {}
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as handle:
+        for line in handle:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            if len(fields) < 5 or not right:
+                continue
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            table[point] = right.split()[0]
+    return table
+
+
+def parse_secrets(text: str, origin: str) -> dict:
+    import base64
+
+    secrets = {}
+    for line in text.splitlines():
+        line = line.rstrip("\r")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if key.startswith("export "):
+            key = key[len("export ") :].strip()
+        encoded = key.endswith(":b64")
+        if encoded:
+            key = key[: -len(":b64")]
+        if not sep or key not in SECRET_KEYS:
+            raise Failed(f"{origin} has a line that is not one of {', '.join(SECRET_KEYS)}=VALUE")
+        if encoded:
+            value = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        secrets[key] = value
+    return secrets
+
+
+def read_credentials(entry: dict) -> dict:
+    command = entry.get("secrets_command")
+    if command:
+        return run_secrets_command(command)
+    path = os.path.join(CREDENTIALS_DIR, entry["name"] + ".env")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if entry.get("secret_keys"):
+            raise Failed(f"credentials file {path} is missing; run juicefs-guard rotate") from None
+        return {}
+    with os.fdopen(fd, "r", encoding="utf-8") as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_uid != 0 or info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode):
+            raise Failed(f"credentials file {path} is not root:root 0600; run juicefs-guard audit")
+        return parse_secrets(handle.read(), path)
+
+
+def run_secrets_command(command: list) -> dict:
+    """Root runs the configured command (no shell, fixed environment, a timeout) and reads KEY=VALUE lines."""
+    try:
+        result = subprocess.run(
+            [str(part) for part in command],
+            env={"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=SECRETS_COMMAND_TIMEOUT,
+            cwd="/",
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise Failed(f"the secrets command did not finish within {SECRETS_COMMAND_TIMEOUT:.0f}s") from None
+    except OSError as exc:
+        raise Failed(f"the secrets command could not start: {exc.strerror}") from None
+    if result.returncode != 0:
+        raise Failed(f"the secrets command failed with exit {result.returncode}")
+    return parse_secrets(result.stdout.decode("utf-8", "replace"), "the secrets command's output")
+
+
+def check_executable(path: str) -> None:
+    """What root executes for the agent must be root-owned and writable by no one else."""
+    info = os.stat(path)
+    if info.st_uid != 0 or info.st_mode & 0o022:
+        raise Failed(f"{path} is not root-owned and protected; run juicefs-guard audit")
+
+
+def scrub(text: str, secrets: dict) -> str:
+    for value in secrets.values():
+        if value:
+            text = text.replace(value, "********")
+    return text
+
+
+def log_tail(path: str, secrets: dict) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [line.strip() for line in handle.read().splitlines()[-20:] if line.strip()]
+    except OSError:
+        return "no log"
+    errors = [line for line in lines if "<ERROR>" in line or "<FATAL>" in line] or lines
+    return printable(scrub(errors[-1], secrets)) if errors else "no log"
+
+
+def do_mount(entry: dict, mountpoint: str) -> str:
+    if mountpoint in mount_table():
+        if mount_table()[mountpoint].startswith("fuse.juicefs"):
+            return f"{entry['name']} is already mounted at {mountpoint}"
+        raise Refused(f"something else is mounted at {mountpoint}")
+    check_chain(mountpoint)
+    juicefs = entry["juicefs"]
+    check_executable(juicefs)
+    secrets = read_credentials(entry)
+    env = {"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+    env.update(secrets)
+    log_path = os.path.join(LOG_DIR, entry["name"] + ".mount.log")
+    argv = [
+        juicefs,
+        *entry.get("global_options", []),
+        "mount",
+        *entry.get("mount_options", []),
+        entry["meta_url"],
+        mountpoint,
+    ]
+    # The client runs in the foreground of its own session (not `-d`, whose fixed wait would cost 0.4 s):
+    # its output goes to the root-only log, and we wait only until the kernel shows the mount.
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(log_fd)
+    deadline = time.monotonic() + MOUNT_TIMEOUT
+    delay = 0.002
+    while time.monotonic() < deadline:
+        if mount_table().get(mountpoint, "").startswith("fuse.juicefs"):
+            return f"{entry['name']} mounted at {mountpoint}"
+        if process.poll() is not None:
+            raise Failed(f"juicefs mount failed (exit {process.returncode}): {log_tail(log_path, secrets)}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.02)
+    process.terminate()
+    raise Failed(f"juicefs mount did not become ready within {MOUNT_TIMEOUT:.0f}s: {log_tail(log_path, secrets)}")
+
+
+def do_umount(entry: dict, mountpoint: str) -> str:
+    kind = mount_table().get(mountpoint)
+    if kind is None:
+        return f"{entry['name']} is not mounted at {mountpoint}"
+    if not kind.startswith("fuse.juicefs"):
+        raise Refused(f"what is mounted at {mountpoint} is not a JuiceFS volume")
+    check_executable(entry["juicefs"])
+    result = subprocess.run(
+        [entry["juicefs"], "--no-agent", "--quiet", "umount", mountpoint],
+        env={"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise Failed(f"juicefs umount failed: {printable(detail[-1]) if detail else result.returncode}")
+    return f"{entry['name']} unmounted from {mountpoint}"
+
+
+def do_status(entry: dict, mountpoint: str) -> str:
+    """Mounted or not, and space used: nothing from `juicefs status`, which prints the access key."""
+    kind = mount_table().get(mountpoint)
+    if kind is None or not kind.startswith("fuse.juicefs"):
+        return f"{entry['name']}: not mounted at {mountpoint}"
+    usage = os.statvfs(mountpoint)
+    total = usage.f_blocks * usage.f_frsize
+    used = (usage.f_blocks - usage.f_bfree) * usage.f_frsize
+    return f"{entry['name']}: mounted at {mountpoint} ({used / 2**30:.2f} GiB used of {total / 2**30:.2f} GiB)"
+
+
+def main(argv: list[str]) -> int:
+    os.umask(0o077)
+    os.chdir("/")
+    user, uid = caller()
+    fs = printable(argv[0]) if argv else ""
+    action = printable(argv[1]) if len(argv) > 1 else ""
+    requested = printable(argv[2]) if len(argv) > 2 else ""
+    if os.geteuid() != 0:
+        print("juicefs-guard helper: must be run as root through sudo", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        entry, action, mountpoint = check_request(argv, uid)
+        requested = mountpoint
+        handler = {"mount": do_mount, "umount": do_umount, "status": do_status}[action]
+        message = handler(entry, mountpoint)
+    except Refused as exc:
+        log_request(user, uid, fs, action, requested, "refused", str(exc))
+        print(f"juicefs-guard: refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Failed as exc:
+        log_request(user, uid, fs, action, requested, "failed", str(exc))
+        print(f"juicefs-guard: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    log_request(user, uid, fs, action, mountpoint, "allowed", "")
+    print(message)
+    return EXIT_OK if not (action == "status" and "not mounted" in message) else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,108 @@
+"""Broker mode: root holds the credentials; the agent's wrapper holds none and asks root's helper, through one
+exact sudo rule per action and mountpoint, to mount. No process the agent owns ever sees a secret."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from juicefs_guard import juicefs, paths, wrappers
+from juicefs_guard.errors import OperationFailed
+from juicefs_guard.host import sudoers
+from juicefs_guard.host.transaction import Transaction
+from juicefs_guard.host.users import Account
+from juicefs_guard.modes.common import install_wrapper, make_directory, prepare_mountpoints, replace_file
+from juicefs_guard.registry import file_sha256
+from juicefs_guard.secrets import Secret, render_secrets_text
+from juicefs_guard.spec import FilesystemSpec
+
+SUDO_CANDIDATES = ("/usr/bin/sudo", "/bin/sudo", "/usr/local/bin/sudo")
+
+
+def find_sudo() -> str:
+    for candidate in SUDO_CANDIDATES:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise OperationFailed("sudo is not installed; broker mode needs it: apt-get install sudo")
+
+
+def helper_interpreter() -> str:
+    """An interpreter root can run in isolated mode: the system python3 when it is new enough (3.11 reads TOML),
+    else the one running us, resolved past any venv."""
+    system = "/usr/bin/python3"
+    if os.path.exists(system):
+        real = os.path.realpath(system)
+        name = os.path.basename(real)
+        if name.startswith("python3.") and int(name.split(".")[1]) >= 11:
+            return real
+    return os.path.realpath(sys.executable)
+
+
+def helper_source(interpreter: str) -> str:
+    source = Path(__file__).resolve().parent.parent / "helper.py"
+    text = source.read_text(encoding="utf-8")
+    body = text.split("\n", 1)[1]
+    return f"#!{interpreter} -IS\n{body}"
+
+
+def install_helper(tx: Transaction) -> tuple[str, str]:
+    make_directory(tx, paths.LIB_DIR, mode=0o755)
+    interpreter = helper_interpreter()
+    replace_file(tx, paths.HELPER_PATH, helper_source(interpreter), mode=0o755)
+    return str(paths.HELPER_PATH), interpreter
+
+
+def prepare_state_dirs(tx: Transaction, name: str) -> None:
+    make_directory(tx, paths.ETC_DIR, mode=0o755)
+    make_directory(tx, paths.CREDENTIALS_DIR, mode=0o700)
+    make_directory(tx, paths.LOG_DIR, mode=0o700)
+    make_directory(tx, paths.CACHE_DIR, mode=0o700)
+    make_directory(tx, paths.CACHE_DIR / name, mode=0o700)
+
+
+def write_credentials(tx: Transaction, name: str, secrets: Mapping[str, Secret]) -> None:
+    replace_file(tx, paths.credentials_file(name), render_secrets_text(secrets), mode=0o600)
+
+
+def build_wrapper(spec: FilesystemSpec, helper: str, sudo: str) -> bytes:
+    script = wrappers.render_wrapper(
+        spec, juicefs="", helper=helper, sudo=sudo, mount_options=[], global_options=[], secrets={}
+    )
+    return wrappers.compile_script(script)
+
+
+def install(
+    tx: Transaction, spec: FilesystemSpec, account: Account, client: str, secrets: Mapping[str, Secret]
+) -> dict[str, Any]:
+    sudo = find_sudo()
+    prepare_state_dirs(tx, spec.name)
+    prepare_mountpoints(tx, "broker", account, spec.mountpoints)
+    if not spec.secrets_command:
+        write_credentials(tx, spec.name, secrets)
+    helper, interpreter = install_helper(tx)
+    binary = build_wrapper(spec, helper, sudo)
+    wrapper = install_wrapper(tx, spec.scripts_dir, spec.name, account, binary)
+    text = sudoers.render(spec.name, spec.agent, helper, spec.mountpoints)
+    sudoers.validate(text)
+    replace_file(tx, paths.sudoers_dropin(spec.name), text, mode=0o440)
+    return {
+        "wrapper": str(wrapper),
+        "wrapper_sha256": file_sha256(wrapper),
+        "helper": helper,
+        "helper_sha256": file_sha256(helper),
+        "python": interpreter,
+        "sudo": sudo,
+        "sudoers": str(paths.sudoers_dropin(spec.name)),
+        "sudoers_sha256": file_sha256(paths.sudoers_dropin(spec.name)),
+        "mount_options": juicefs.mount_options("broker", spec.name),
+        "global_options": juicefs.global_options(),
+    }
+
+
+def rotate(tx: Transaction, spec: FilesystemSpec, account: Account, client: str, secrets: Mapping[str, Secret]) -> dict:
+    """The credentials file is replaced atomically; the wrapper holds no secret and stays."""
+    write_credentials(tx, spec.name, secrets)
+    return {}
