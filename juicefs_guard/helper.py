@@ -256,6 +256,25 @@ def log_tail(path: str, secrets: dict) -> str:
     return printable(scrub(errors[-1], secrets)) if errors else "no log"
 
 
+def client_environment(secrets: dict) -> dict:
+    """The daemon's whole environment: a fixed base plus the secrets, which never go into argv."""
+    env = {"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+    env.update(secrets)
+    return env
+
+
+def client_argv(entry: dict, mountpoint: str) -> list:
+    """The mount command line, built only from the root-only registry and one validated mountpoint."""
+    return [
+        entry["juicefs"],
+        *entry.get("global_options", []),
+        "mount",
+        *entry.get("mount_options", []),
+        entry.get("mount_meta_url") or entry["meta_url"],
+        mountpoint,
+    ]
+
+
 def do_mount(entry: dict, mountpoint: str) -> str:
     if mountpoint in mount_table():
         if mount_table()[mountpoint].startswith("fuse.juicefs"):
@@ -265,17 +284,9 @@ def do_mount(entry: dict, mountpoint: str) -> str:
     juicefs = entry["juicefs"]
     check_executable(juicefs)
     secrets = read_credentials(entry)
-    env = {"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
-    env.update(secrets)
+    env = client_environment(secrets)
     log_path = os.path.join(LOG_DIR, entry["name"] + ".mount.log")
-    argv = [
-        juicefs,
-        *entry.get("global_options", []),
-        "mount",
-        *entry.get("mount_options", []),
-        entry["meta_url"],
-        mountpoint,
-    ]
+    argv = client_argv(entry, mountpoint)
     # The client runs in the foreground of its own session (not `-d`, whose fixed wait would cost 0.4 s):
     # its output goes to the root-only log, and we wait only until the kernel shows the mount.
     log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

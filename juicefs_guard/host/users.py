@@ -82,7 +82,23 @@ def create(name: str) -> Account:
     return account
 
 
+def stop_processes(name: str, grace: float = 3.0) -> None:
+    """userdel refuses while the user runs anything: TERM, a grace period, then KILL."""
+    import time
+
+    if run(["pkill", "-TERM", "-u", name]).returncode != 0:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if run(["pgrep", "-u", name]).returncode != 0:
+            return
+        time.sleep(0.1)
+    run(["pkill", "-KILL", "-u", name])
+    time.sleep(0.2)
+
+
 def delete(name: str, *, remove_home: bool = True) -> None:
+    stop_processes(name)
     argv = ["userdel", "--remove", name] if remove_home else ["userdel", name]
     result = run(argv)
     if result.returncode not in (0, 6):  # 6: no such user

@@ -1,0 +1,167 @@
+"""Host-side helpers for tests: run the CLI, act as an agent, create and remove users, snapshot host state."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from juicefs_guard import paths
+
+CLI = str(Path(sys.executable).with_name("juicefs-guard"))
+TEST_USER_PREFIX = "jfgt"
+
+
+def cli(
+    *args: str, input_text: str | None = None, timeout: float = 180, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script as the test process's user (root in CI)."""
+    base = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C.UTF-8"}
+    base.update(env or {})
+    return subprocess.run(
+        [CLI, *args],
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=base,
+        check=False,
+        stdin=None if input_text is not None else subprocess.DEVNULL,
+    )
+
+
+def as_user(
+    user: str, argv: Sequence[str], *, timeout: float = 120, input_text: str | None = None, cwd: str = "/"
+) -> subprocess.CompletedProcess[str]:
+    """A real privilege drop: uid, gid and supplementary groups of `user`, and a clean environment."""
+    command = ["setpriv", "--reuid", user, "--regid", user, "--init-groups", "--reset-env", *argv]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input_text,
+        cwd=cwd,
+        check=False,
+        stdin=None if input_text is not None else subprocess.DEVNULL,
+    )
+
+
+def unique_name(prefix: str = TEST_USER_PREFIX) -> str:
+    return f"{prefix}{secrets.token_hex(3)}"
+
+
+def kill_user_processes(user: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True, check=False, timeout=10)
+
+
+def delete_user(user: str) -> None:
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return
+    kill_user_processes(user)
+    subprocess.run(["userdel", "-r", "-f", user], capture_output=True, check=False, timeout=30)
+    with contextlib.suppress(KeyError):
+        pwd.getpwnam(user)
+        raise RuntimeError(f"could not delete test user {user}")
+
+
+def create_user(user: str) -> None:
+    subprocess.run(
+        ["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", user],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+
+
+def fuse_mounts() -> dict[str, str]:
+    table = {}
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            sep = fields.index("-")
+            table[fields[4].replace("\\040", " ")] = fields[sep + 1]
+    return {mp: kind for mp, kind in table.items() if kind.startswith("fuse")}
+
+
+def force_remove(name: str, agent: str | None) -> None:
+    """Last-resort cleanup when a test failed before it could `remove`: unmount, uninstall, delete the user."""
+    if paths.registry_entry(name).exists():
+        cli("remove", name, "--yes", *(["--delete-user"] if agent else []))
+    for mountpoint, _kind in fuse_mounts().items():
+        if f"/{name}" in mountpoint or (agent and f"/{agent}/" in mountpoint):
+            subprocess.run(["umount", "-l", mountpoint], capture_output=True, check=False)
+    paths.sudoers_dropin(name).unlink(missing_ok=True)
+    paths.registry_entry(name).unlink(missing_ok=True)
+    paths.credentials_file(name).unlink(missing_ok=True)
+    shutil.rmtree(paths.credentials_subdir(name), ignore_errors=True)
+    if agent:
+        delete_user(agent)
+        shutil.rmtree(paths.MOUNT_ROOT / agent, ignore_errors=True)
+
+
+def tree_digest(root: str | Path) -> dict[str, str]:
+    """Path -> owner/mode/content digest for everything under root (missing root: empty)."""
+    result: dict[str, str] = {}
+    root = Path(root)
+    if not root.exists():
+        return result
+    for path in [root, *sorted(root.rglob("*"))]:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        digest = ""
+        if path.is_file() and not path.is_symlink():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        result[str(path)] = f"{info.st_uid}:{info.st_gid}:{oct(info.st_mode)}:{digest}"
+    return result
+
+
+def host_snapshot(extra_homes: Sequence[str] = ()) -> dict[str, object]:
+    """What a refused command must leave untouched."""
+    with open("/etc/passwd", encoding="utf-8") as handle:
+        passwd = handle.read()
+    with open("/etc/group", encoding="utf-8") as handle:
+        group = handle.read()
+    snapshot: dict[str, object] = {
+        "passwd": passwd,
+        "group": group,
+        "sudoers.d": tree_digest("/etc/sudoers.d"),
+        "etc": tree_digest(paths.ETC_DIR),
+        "lib": tree_digest(paths.LIB_DIR),
+        "srv": tree_digest(paths.MOUNT_ROOT),
+        "cron": tree_digest(paths.CRON_FILE),
+        "mounts": sorted(fuse_mounts()),
+    }
+    for home in extra_homes:
+        snapshot[f"home:{home}"] = tree_digest(home)
+    return snapshot
+
+
+def daemon_pids(mountpoint: str, name: str, agent: str) -> list[int]:
+    """PIDs of every juicefs process serving one filesystem (supervisor and child). JuiceFS rewrites its own
+    command line (it masks the metadata URL), which can cut the tail, so match on what survives: the
+    mountpoint, the broker cache dir named after the filesystem, or the embedded agent as owner."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline", "username", "name"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if "juicefs" not in (process.info["name"] or "") and "juicefs" not in cmdline.split(" ")[0]:
+            continue
+        if " mount " not in f" {cmdline} ":
+            continue
+        if mountpoint in cmdline or f"/juicefs-guard/{name} " in cmdline or process.info["username"] == agent:
+            found.append(process.pid)
+    return found
