@@ -212,7 +212,11 @@ def read_credentials(entry: dict) -> dict:
 
 
 def run_secrets_command(command: list) -> dict:
-    """Root runs the configured command (no shell, fixed environment, a timeout) and reads KEY=VALUE lines."""
+    """Root runs the configured command (no shell, fixed environment, a timeout) and reads KEY=VALUE lines.
+    The command and every existing file named in its arguments must be root's alone, checked on each run."""
+    for part in command:
+        if str(part).startswith("/") and (part == command[0] or os.path.exists(part)):
+            check_trusted_path(str(part))
     try:
         result = subprocess.run(
             [str(part) for part in command],
@@ -232,11 +236,28 @@ def run_secrets_command(command: list) -> dict:
     return parse_secrets(result.stdout.decode("utf-8", "replace"), "the secrets command's output")
 
 
-def check_executable(path: str) -> None:
-    """What root executes for the agent must be root-owned and writable by no one else."""
-    info = os.stat(path)
+def check_trusted_path(path: str) -> None:
+    """What root executes or reads for the agent (binaries, the secrets command and its files): the real file
+    and every directory above it owned by root and writable by no one else, or the agent could swap it."""
+    real = os.path.realpath(path)
+    try:
+        info = os.stat(real)
+    except OSError:
+        raise Failed(f"{path} does not exist") from None
     if info.st_uid != 0 or info.st_mode & 0o022:
-        raise Failed(f"{path} is not root-owned and protected; run juicefs-guard audit")
+        raise Failed(f"{path} is not owned by root or is writable by others; run juicefs-guard audit")
+    parent = os.path.dirname(real)
+    while True:
+        info = os.stat(parent)
+        if info.st_uid != 0 or info.st_mode & 0o022:
+            raise Failed(f"{parent} (above {path}) is not owned by root or is writable by others")
+        if parent == "/":
+            return
+        parent = os.path.dirname(parent)
+
+
+def check_executable(path: str) -> None:
+    check_trusted_path(path)
 
 
 def scrub(text: str, secrets: dict) -> str:

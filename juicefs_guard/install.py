@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from juicefs_guard import __version__, juicefs, paths, registry, wrappers
+from juicefs_guard import __version__, juicefs, metatls, paths, registry, wrappers
 from juicefs_guard.errors import UserError
-from juicefs_guard.host import users
+from juicefs_guard.host import nft, users
 from juicefs_guard.host.lock import registry_lock
 from juicefs_guard.host.run import is_root
 from juicefs_guard.host.transaction import Transaction, transaction
@@ -86,13 +86,17 @@ def preflight(spec: FilesystemSpec, secrets: Mapping[str, Secret], source: str |
     if spec.mode == "broker":
         broker.find_sudo()
     client = juicefs.find_client(source)
+    if spec.nft_block:
+        nft.find_nft()
+        nft.endpoints(spec.meta_url)
+    meta_url = metatls.url_with_files(spec.meta_url, spec.meta_tls)
     if spec.format:
         progress(f"formatting volume {spec.name} at {redact_url(spec.meta_url)} (if not formatted yet)...")
-        formatted = juicefs.format_volume(client, spec.meta_url, spec.name, spec.storage, spec.bucket, secrets)
+        formatted = juicefs.format_volume(client, meta_url, spec.name, spec.storage, spec.bucket, secrets)
         progress("volume formatted" if formatted else "volume already formatted; left as it is")
     else:
         progress(f"checking the metadata engine at {redact_url(spec.meta_url)}...")
-        juicefs.check_reachable(client, spec.meta_url, secrets)
+        juicefs.check_reachable(client, meta_url, secrets)
     return str(client)
 
 
@@ -185,6 +189,11 @@ def init(request: InitRequest, progress: Progress = print) -> InitResult:
             client = ensure_client(tx, source)
             progress(f"installing {spec.mode}-mode wrapper (shc) and root-only files...")
             mode_fields = MODES[spec.mode].install(tx, spec, account, client, request.secrets)
+            if spec.nft_block:
+                progress(f"blocking uid {account.uid} from the metadata engine (nftables)...")
+                targets = nft.install(spec.name, account.uid, spec.meta_url)
+                tx.on_rollback("the nftables rule", lambda: nft.remove(spec.name))
+                mode_fields = {**mode_fields, "nft_block": True, "nft_targets": [f"{a}:{p}" for a, p in targets]}
             entry = build_entry(spec, account, created_user, client, request.secrets, mode_fields, request.extra)
             registry.save(spec.name, entry)
             tx.on_rollback(f"registry entry {spec.name}", lambda: registry.delete(spec.name))

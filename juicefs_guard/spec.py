@@ -297,6 +297,17 @@ def build_spec(
             "a TLS client key cannot be used in embedded mode: the agent's own daemon would have to read it; "
             "use --mode broker"
         )
+    if mode == "embedded" and secrets_command:
+        raise UserError(
+            "--secrets-command needs broker mode: in embedded mode the secrets are compiled into the agent's binary"
+        )
+    if mode == "embedded" and nft_block:
+        raise UserError(
+            "--block-meta-for-agent needs broker mode: in embedded mode the agent's own daemon must reach the engine"
+        )
+    from juicefs_guard import metatls
+
+    meta_tls = metatls.validate(meta_url, dict(meta_tls or {}))
     return FilesystemSpec(
         name=name,
         agent=agent,

@@ -12,7 +12,7 @@ from typing import Any
 from juicefs_guard import paths, registry
 from juicefs_guard.errors import OperationFailed
 from juicefs_guard.helper import mount_table
-from juicefs_guard.host import users
+from juicefs_guard.host import nft, users
 from juicefs_guard.host.atomic import remove_file
 from juicefs_guard.host.run import run
 
@@ -48,6 +48,8 @@ def remove_installation(entry: Mapping[str, Any], *, delete_user: bool, progress
         progress(f"unmounting {mountpoint}...")
         unmount(entry, mountpoint)
     remove_file(paths.sudoers_dropin(name))
+    if entry.get("nft_block"):
+        nft.remove(name)
     if entry.get("wrapper"):
         remove_file(entry["wrapper"])
         _rmdir_if_empty(entry.get("scripts_dir", ""))

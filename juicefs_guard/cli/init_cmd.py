@@ -202,6 +202,27 @@ def init_command(
     juicefs_path: str | None = typer.Option(
         None, "--juicefs", metavar="PATH", help="The juicefs client to install (default: the bundled one)."
     ),
+    meta_tls_cert: str | None = typer.Option(
+        None, "--meta-tls-cert", metavar="FILE", help="broker, rediss://: client certificate for the metadata engine."
+    ),
+    meta_tls_key: str | None = typer.Option(
+        None, "--meta-tls-key", metavar="FILE", help="broker, rediss://: its private key (root-owned, mode 600)."
+    ),
+    meta_tls_ca: str | None = typer.Option(
+        None, "--meta-tls-ca", metavar="FILE", help="broker, rediss://: CA certificate that signed the server's."
+    ),
+    secrets_command: str | None = typer.Option(
+        None,
+        "--secrets-command",
+        metavar="'CMD ARG...'",
+        help="broker: root runs this (no shell, absolute path) at every mount and reads KEY=VALUE lines from it, "
+        "instead of a credentials file; e.g. '/usr/bin/age -d -i /etc/juicefs-guard/keys/FS.key FILE.age'.",
+    ),
+    block_meta: bool = typer.Option(
+        False,
+        "--block-meta-for-agent",
+        help="broker: add an nftables rule that rejects the agent's uid on its way to the metadata engine.",
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing installation that has other settings."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Interactive form: skip the final confirmation."),
 ) -> None:
@@ -217,12 +238,18 @@ def init_command(
         "scripts_dir": scripts_dir,
         "secrets_file": secrets_file,
         "juicefs": juicefs_path,
+        "meta_tls_cert": meta_tls_cert,
+        "meta_tls_key": meta_tls_key,
+        "meta_tls_ca": meta_tls_ca,
+        "secrets_command": secrets_command,
     }
     values.update({key: value for key, value in flags.items() if value is not None})
     if mountpoint:
         values["mountpoints"] = list(mountpoint)
     if do_format:
         values["format"] = True
+    if block_meta:
+        values["nft_block"] = True
     interactive = not non_interactive
     if interactive and not sys.stdin.isatty():
         raise UserError("stdin is not a terminal; pass --non-interactive with --name, --agent and --meta-url")
@@ -236,6 +263,8 @@ def init_command(
         ]
         if missing:
             raise UserError(f"missing {', '.join(missing)}; --non-interactive needs them (or a --config file)")
+        if values.get("secrets_command") and (values.get("secrets_file") or secrets_env):
+            raise UserError("give either --secrets-command or a secrets file/--secrets-env, not both")
         secrets = _collect_secrets(values.get("secrets_file"), secrets_env)
     account = users.lookup(values["agent"]) if values.get("agent") else None
     spec = build_spec(
@@ -250,7 +279,19 @@ def init_command(
         do_format=bool(values.get("format")),
         home=account.home if account else None,
         nft_block=bool(values.get("nft_block")),
+        meta_tls={
+            "cert": values.get("meta_tls_cert") or "",
+            "key": values.get("meta_tls_key") or "",
+            "ca": values.get("meta_tls_ca") or "",
+        },
+        secrets_command=values.get("secrets_command") or "",
     )
+    if spec.secrets_command:
+        from juicefs_guard import secretcmd
+
+        argv = secretcmd.parse_command(spec.secrets_command)
+        secretcmd.check_command(argv)
+        secrets = secretcmd.fetch(argv)
     if account is not None:
         users.check_adoptable(account)
     if interactive:

@@ -4,12 +4,13 @@ exact sudo rule per action and mountpoint, to mount. No process the agent owns e
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from juicefs_guard import juicefs, paths, wrappers
+from juicefs_guard import juicefs, metatls, paths, wrappers
 from juicefs_guard.errors import OperationFailed
 from juicefs_guard.host import sudoers
 from juicefs_guard.host.transaction import Transaction
@@ -82,6 +83,7 @@ def install(
     prepare_mountpoints(tx, "broker", account, spec.mountpoints)
     if not spec.secrets_command:
         write_credentials(tx, spec.name, secrets)
+    tls_files = metatls.install(tx, spec.name, spec.meta_tls)
     helper, interpreter = install_helper(tx)
     binary = build_wrapper(spec, helper, sudo)
     wrapper = install_wrapper(tx, spec.scripts_dir, spec.name, account, binary)
@@ -98,6 +100,9 @@ def install(
         "sudoers": str(paths.sudoers_dropin(spec.name)),
         "sudoers_sha256": file_sha256(paths.sudoers_dropin(spec.name)),
         "mount_options": juicefs.mount_options("broker", spec.name),
+        "mount_meta_url": metatls.url_with_files(spec.meta_url, tls_files),
+        "meta_tls_files": tls_files,
+        "secrets_command": shlex.split(spec.secrets_command) if spec.secrets_command else [],
         "global_options": juicefs.global_options(),
     }
 

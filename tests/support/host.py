@@ -8,6 +8,7 @@ import os
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -111,20 +112,34 @@ def force_remove(name: str, agent: str | None) -> None:
 
 
 def tree_digest(root: str | Path) -> dict[str, str]:
-    """Path -> owner/mode/content digest for everything under root (missing root: empty)."""
+    """Path -> owner/mode/content digest for everything under root (missing root: empty). Mounted filesystems
+    are recorded but not entered: a JuiceFS mount's .accesslog is an endless stream."""
     result: dict[str, str] = {}
     root = Path(root)
-    if not root.exists():
+    if not root.exists() and not root.is_symlink():
         return result
-    for path in [root, *sorted(root.rglob("*"))]:
-        try:
-            info = path.lstat()
-        except FileNotFoundError:
-            continue
+
+    def record(path: Path) -> None:
+        info = path.lstat()
         digest = ""
-        if path.is_file() and not path.is_symlink():
+        if stat.S_ISREG(info.st_mode):
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         result[str(path)] = f"{info.st_uid}:{info.st_gid}:{oct(info.st_mode)}:{digest}"
+
+    record(root)
+    if not root.is_dir() or root.is_symlink():
+        return result
+    for directory, dirnames, filenames in os.walk(root):
+        kept = []
+        for name in sorted(dirnames):
+            path = Path(directory) / name
+            record(path)
+            if not os.path.ismount(path) and not path.is_symlink():
+                kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            with contextlib.suppress(FileNotFoundError):
+                record(Path(directory) / name)
     return result
 
 
