@@ -76,7 +76,8 @@ def check_conflicts(spec: FilesystemSpec) -> None:
         clash = set(other.get("mountpoints", [])) & set(spec.mountpoints)
         if clash:
             raise UserError(
-                f"mountpoint {sorted(clash)[0]} already belongs to filesystem {other['name']}; choose another --mountpoint"
+                f"mountpoint {sorted(clash)[0]} already belongs to filesystem {other['name']}; "
+                "choose another --mountpoint"
             )
 
 

@@ -47,7 +47,7 @@ app.add_typer(k8s_cmd.app, name="k8s")
 def main() -> None:
     """Entry point: user mistakes become one line on stderr and exit 2, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except GuardError as exc:
         typer.echo(f"juicefs-guard: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -64,6 +64,8 @@ def main() -> None:
         sys.exit(2)
     except __import__("click").exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    # click returns the code of a typer.Exit raised inside a command when standalone_mode is off.
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

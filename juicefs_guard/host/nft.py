@@ -83,5 +83,5 @@ def is_installed(fs: str, uid: int) -> bool | None:
     nft = shutil.which("nft", path="/usr/sbin:/sbin:/usr/bin:/bin")
     if nft is None:
         return None
-    listing = run([nft, "list", "chain", "inet", TABLE, chain_name(fs)])
+    listing = run([nft, "-n", "list", "chain", "inet", TABLE, chain_name(fs)])
     return listing.returncode == 0 and f"meta skuid {uid}" in listing.stdout and "reject" in listing.stdout

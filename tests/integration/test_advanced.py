@@ -141,7 +141,7 @@ def test_secrets_command_with_age_on_s3(install, age_files, s3, redis) -> None:
                     "grep",
                     "-rlF",
                     "-f",
-                    "/dev/stdin",
+                    "-",
                     str(paths.ETC_DIR),
                     str(paths.LOG_DIR),
                     str(paths.LIB_DIR),
@@ -151,7 +151,7 @@ def test_secrets_command_with_age_on_s3(install, age_files, s3, redis) -> None:
                 capture_output=True,
                 text=True,
             )
-            assert found.stdout == "", f"a decrypted secret landed on disk: {found.stdout}"
+            assert found.returncode == 1 and found.stdout == "", f"a decrypted secret landed on disk: {found.stdout}"
     finally:
         fs.run("umount")
 

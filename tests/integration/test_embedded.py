@@ -44,9 +44,16 @@ def test_no_plaintext_secret_on_disk_and_strings_hides_it(install) -> None:
     """Searched as the agent: every file it can read under its home and the temp dirs."""
     fs = install("embedded")
     home = f"/home/{fs.agent}"
+    canary = f"/tmp/jfg-canary-{fs.agent}"
     for value in fs.secrets.values():
-        found = as_user(fs.agent, ["grep", "-rlF", "-f", "/dev/stdin", home, "/tmp", "/var/tmp"], input_text=value)
-        assert found.stdout == "", f"a secret is readable by the agent in {found.stdout}"
+        with open(canary, "w") as handle:  # positive control: the search must find a planted copy
+            handle.write(value)
+        os.chmod(canary, 0o644)
+        try:
+            found = as_user(fs.agent, ["grep", "-rlsF", "-f", "-", home, "/tmp", "/var/tmp"], input_text=value)
+        finally:
+            os.unlink(canary)
+        assert found.stdout.splitlines() == [canary], f"a secret is readable by the agent in {found.stdout}"
     leftovers = glob.glob(f"{home}/**/*.x.c", recursive=True) + glob.glob(f"{home}/**/*.sh", recursive=True)
     assert leftovers == []
     assert not glob.glob(f"/tmp/{TEMP_PREFIX}*")

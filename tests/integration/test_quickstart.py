@@ -21,15 +21,30 @@ def test_quickstart_gives_the_agent_a_working_mount() -> None:
     existed = {path: path.exists() or path.is_symlink() for path in (VENV, COMMAND, DATA)}
     wrapper = f"/home/{agent}/juicefs-scripts/{name}"
     try:
-        first = subprocess.run(["bash", str(REPO / "scripts/quickstart.sh"), "--agent", agent, "--name", name],
-                               capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+        first = subprocess.run(
+            ["bash", str(REPO / "scripts/quickstart.sh"), "--agent", agent, "--name", name],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            stdin=subprocess.DEVNULL,
+        )
         assert first.returncode == 0, first.stderr[-3000:]
         assert f"sudo -u {agent} {wrapper} mount" in first.stdout
-        second = subprocess.run(["bash", str(REPO / "scripts/quickstart.sh"), "--agent", agent, "--name", name],
-                                capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+        second = subprocess.run(
+            ["bash", str(REPO / "scripts/quickstart.sh"), "--agent", agent, "--name", name],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            stdin=subprocess.DEVNULL,
+        )
         assert second.returncode == 0 and "nothing to do" in second.stdout
-        mounted = subprocess.run(["sudo", "-u", agent, wrapper, "mount"], capture_output=True, text=True,
-                                 timeout=120, stdin=subprocess.DEVNULL)
+        mounted = subprocess.run(
+            ["sudo", "-u", agent, wrapper, "mount"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         assert mounted.returncode == 0, mounted.stderr
         mountpoint = f"/srv/juicefs-guard/{agent}/{name}"
         wrote = as_user(agent, ["sh", "-c", f"echo hello > {mountpoint}/hello.txt && cat {mountpoint}/hello.txt"])

@@ -1,0 +1,188 @@
+"""Attack simulations, each run as the agent through a real privilege drop (setpriv): what the agent can see
+is what these checks see. A check that cannot run says skip, with the reason."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+
+from juicefs_guard import paths
+from juicefs_guard.audit.catalogue import CHECKS
+from juicefs_guard.audit.context import Context
+from juicefs_guard.audit.model import Finding, Status
+
+PASS, FAIL, WARN, SKIP = Status.PASS, Status.FAIL, Status.WARN, Status.SKIP
+
+
+def _f(check: str, ctx: Context, status: Status, evidence: str) -> Finding:
+    return Finding.of(CHECKS[check], status, ctx.name, evidence)
+
+
+def _no_agent(check: str, ctx: Context) -> Finding | None:
+    if ctx.account is None:
+        return _f(check, ctx, SKIP, f"agent {ctx.agent} does not exist")
+    return None
+
+
+def strings_of_wrapper(ctx: Context) -> Finding:
+    if skipped := _no_agent("JG-301", ctx):
+        return skipped
+    if shutil.which("strings") is None:
+        return _f("JG-301", ctx, SKIP, "strings (binutils) is not installed")
+    result = ctx.as_agent(["strings", "-a", "-n", "4", ctx.entry["wrapper"]], timeout=60)
+    if result.returncode != 0:
+        return _f("JG-301", ctx, PASS, f"the agent cannot read its wrapper: {result.stderr.strip()[:120]}")
+    keys = ctx.secret_in(result.stdout)
+    if keys:
+        return _f("JG-301", ctx, FAIL, f"strings of {ctx.entry['wrapper']} shows {', '.join(keys)}")
+    how = "known values" if ctx.secrets else "salted hashes of its lines"
+    return _f(
+        "JG-301",
+        ctx,
+        PASS,
+        f"{len(result.stdout.splitlines())} strings read as {ctx.agent}; no secret among them ({how})",
+    )
+
+
+def strace_of_wrapper(ctx: Context) -> Finding:
+    if skipped := _no_agent("JG-302", ctx):
+        return skipped
+    if shutil.which("strace") is None:
+        return _f("JG-302", ctx, SKIP, "strace is not installed (apt-get install strace)")
+    if ctx.mode == "embedded":
+        # Running `status` of an embedded wrapper is harmless and decrypts the whole script in memory.
+        argv = ["strace", "-f", "-s", "9999", "-e", "trace=execve,write", ctx.entry["wrapper"], "status"]
+    else:
+        argv = ["strace", "-f", "-s", "9999", "-e", "trace=execve,write", ctx.entry["wrapper"], "--usage"]
+    result = ctx.as_agent(argv, timeout=60)
+    trace = result.stdout + result.stderr
+    if "execve(" not in trace:
+        return _f("JG-302", ctx, SKIP, f"strace could not trace the wrapper: {trace.strip()[-160:]}")
+    keys = ctx.secret_in(trace)
+    if keys:
+        return _f("JG-302", ctx, FAIL, f"strace -f of the wrapper as {ctx.agent} prints {', '.join(keys)}")
+    return _f(
+        "JG-302", ctx, PASS, f"strace -f of the wrapper as {ctx.agent}: {trace.count('execve(')} execve, no secret"
+    )
+
+
+def _read_as_agent(ctx: Context, path: str) -> tuple[bool, str]:
+    result = ctx.as_agent(["cat", path], timeout=15)
+    return result.returncode == 0, result.stdout
+
+
+def proc_environ(ctx: Context) -> Finding:
+    if skipped := _no_agent("JG-303", ctx):
+        return skipped
+    if not ctx.pids:
+        return _f("JG-303", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
+    exposed, readable = [], []
+    for pid in ctx.pids:
+        ok, text = _read_as_agent(ctx, f"/proc/{pid}/environ")
+        if not ok:
+            continue
+        readable.append(str(pid))
+        names = _env_secret_names(ctx, text)
+        if names:
+            exposed.append(f"pid {pid}: {', '.join(names)}")
+    if exposed:
+        return _f("JG-303", ctx, FAIL, f"{ctx.agent} reads /proc/<pid>/environ holding " + "; ".join(exposed))
+    detail = f"readable but secret-free: {', '.join(readable)}" if readable else "unreadable for the agent"
+    return _f("JG-303", ctx, PASS, f"environ of pids {', '.join(map(str, ctx.pids))}: {detail}")
+
+
+def _env_secret_names(ctx: Context, environ: str) -> list[str]:
+    names = set(ctx.secret_in(environ))
+    for item in environ.split("\0"):
+        key, _, value = item.partition("=")
+        if key in ("META_PASSWORD", "ACCESS_KEY", "SECRET_KEY") and value:
+            if ctx.secrets.get(key) == value or ctx.hash_matches([value]) or not ctx.entry.get("secret_hashes"):
+                names.add(key)
+    return sorted(names)
+
+
+def proc_cmdline(ctx: Context) -> Finding:
+    if skipped := _no_agent("JG-304", ctx):
+        return skipped
+    if not ctx.pids:
+        return _f("JG-304", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
+    for pid in ctx.pids:
+        ok, text = _read_as_agent(ctx, f"/proc/{pid}/cmdline")
+        keys = ctx.secret_in(text.replace("\0", "\n")) if ok else []
+        if keys:
+            return _f("JG-304", ctx, FAIL, f"/proc/{pid}/cmdline shows {', '.join(keys)}")
+    return _f("JG-304", ctx, PASS, f"command lines of pids {', '.join(map(str, ctx.pids))} hold no secret")
+
+
+def ptrace_and_mem(ctx: Context) -> Finding:
+    if skipped := _no_agent("JG-305", ctx):
+        return skipped
+    if not ctx.pids:
+        return _f("JG-305", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
+    pid = str(ctx.pids[-1])
+    mem = ctx.as_agent(["dd", f"if=/proc/{pid}/mem", "of=/dev/null", "bs=4096", "count=1", "skip=16"], timeout=15)
+    mem_ok = mem.returncode == 0
+    attach = None
+    if shutil.which("strace"):
+        traced = ctx.as_agent(["timeout", "3", "strace", "-p", pid, "-e", "trace=none"], timeout=15)
+        attach = "attach" in traced.stderr and "Operation not permitted" not in traced.stderr
+    if mem_ok or attach:
+        how = "read /proc/<pid>/mem" if mem_ok else "ptrace-attach"
+        status = FAIL
+        evidence = f"{ctx.agent} can {how} juicefs pid {pid}"
+        if ctx.mode == "embedded":
+            evidence += " (its own daemon, which holds the secrets)"
+        return _f("JG-305", ctx, status, evidence)
+    how = "ptrace attach refused" if attach is False else "ptrace not tried (no strace)"
+    return _f("JG-305", ctx, PASS, f"/proc/{pid}/mem unreadable for {ctx.agent}; {how}")
+
+
+def internal_files(ctx: Context) -> Finding:
+    if skipped := _no_agent("JG-306", ctx):
+        return skipped
+    if not ctx.mounted:
+        return _f("JG-306", ctx, SKIP, "not mounted: the internal files exist only while mounted")
+    readable = []
+    for mountpoint in ctx.mounted:
+        for name in (".config", ".accesslog"):
+            result = ctx.as_agent(["timeout", "2", "head", "-c", "1", f"{mountpoint}/{name}"], timeout=10)
+            if result.returncode == 0:
+                readable.append(f"{mountpoint}/{name}")
+    if readable:
+        return _f("JG-306", ctx, FAIL, f"{ctx.agent} reads {', '.join(readable)}")
+    return _f("JG-306", ctx, PASS, f".config and .accesslog of {', '.join(ctx.mounted)} are unreadable for the agent")
+
+
+def logs_and_cache_as_agent(ctx: Context) -> Finding:
+    if skipped := _no_agent("JG-307", ctx):
+        return skipped
+    candidates = glob.glob(str(paths.LOG_DIR / "*")) + [str(paths.CACHE_DIR / ctx.name)]
+    candidates += glob.glob("/var/log/juicefs*") + glob.glob("/tmp/juicefs*")
+    readable = []
+    for path in candidates:
+        argv = ["ls", path] if path.endswith(ctx.name) else ["head", "-c", "1", path]
+        if ctx.as_agent(argv, timeout=10).returncode == 0:
+            readable.append(path)
+    if ctx.mode == "embedded" and ctx.account:
+        own = f"{ctx.account.home}/.juicefs"
+        secrets_in_own = []
+        for path in glob.glob(f"{own}/*.log"):
+            ok, text = _read_as_agent(ctx, path)
+            if ok and ctx.secret_in(text):
+                secrets_in_own.append(path)
+        if secrets_in_own:
+            return _f("JG-307", ctx, FAIL, f"the agent's own juicefs logs hold a secret: {', '.join(secrets_in_own)}")
+    if readable:
+        return _f("JG-307", ctx, FAIL, f"{ctx.agent} reads {', '.join(readable[:8])}")
+    return _f("JG-307", ctx, PASS, f"{len(candidates)} juicefs logs/cache paths unreadable for {ctx.agent}")
+
+
+ALL = (
+    strings_of_wrapper,
+    strace_of_wrapper,
+    proc_environ,
+    proc_cmdline,
+    ptrace_and_mem,
+    internal_files,
+    logs_and_cache_as_agent,
+)
