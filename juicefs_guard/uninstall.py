@@ -79,6 +79,7 @@ def remove_shared_state() -> None:
     remove_file(paths.MANAGED_JUICEFS)
     _rmdir_if_empty(paths.LIB_DIR)
     remove_file(paths.CRON_FILE)
+    remove_file(paths.LOGROTATE_FILE)
     for directory in (paths.CREDENTIALS_DIR, paths.CACHE_DIR, paths.REGISTRY_DIR):
         _rmdir_if_empty(directory)
 

@@ -62,6 +62,10 @@ def prepare_state_dirs(tx: Transaction, name: str) -> None:
     make_directory(tx, paths.LOG_DIR, mode=0o700)
     make_directory(tx, paths.CACHE_DIR, mode=0o700)
     make_directory(tx, paths.CACHE_DIR / name, mode=0o700)
+    if paths.LOGROTATE_FILE.parent.is_dir():
+        from juicefs_guard.templating import render_template
+
+        replace_file(tx, paths.LOGROTATE_FILE, render_template("logrotate.conf"), mode=0o644)
 
 
 def write_credentials(tx: Transaction, name: str, secrets: Mapping[str, Secret]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -176,3 +177,14 @@ def test_other_users_cannot_enter_the_mount(install) -> None:
     finally:
         fs.run("umount")
         other.run("umount")
+
+
+def test_logrotate_snippet_is_installed_and_valid(install) -> None:
+    install("broker")
+    snippet = paths.LOGROTATE_FILE
+    assert snippet.exists() and (snippet.stat().st_mode & 0o777) == 0o644
+    if shutil.which("logrotate") is None:
+        pytest.skip("logrotate is not installed (scripts/test.sh installs it)")
+    result = subprocess.run(["logrotate", "-d", str(snippet)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "create 0600 root root" in snippet.read_text()
