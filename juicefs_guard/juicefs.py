@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from juicefs_guard.host.atomic import atomic_copy, ensure_directory
 from juicefs_guard.host.run import SAFE_PATH, run
 from juicefs_guard.registry import file_sha256
 from juicefs_guard.secrets import Secret, secrets_environment
+from juicefs_guard.spec import redact_url
 
 FORMAT_TIMEOUT = 120
 
@@ -70,11 +72,42 @@ def scrub(text: str, secrets: Mapping[str, Secret]) -> str:
     return text
 
 
+TCP_ENGINES = {"redis": 6379, "rediss": 6379, "mysql": 3306, "postgres": 5432, "tikv": 2379, "etcd": 2379}
+
+
+def probe_tcp(meta_url: str, timeout: float = 5.0) -> None:
+    """A quick connect before juicefs, whose own retries take over a minute to give up on a dead engine."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(meta_url)
+    scheme = parts.scheme.split("+")[0]
+    if scheme not in TCP_ENGINES or not parts.hostname:
+        return
+    try:
+        port = parts.port or TCP_ENGINES[scheme]
+    except ValueError:
+        raise UserError(f"metadata URL {redact_url(meta_url)} has an invalid port") from None
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise OperationFailed(
+            f"cannot reach the metadata engine at {parts.hostname}:{port} ({exc.strerror or exc}); "
+            "start it or fix --meta-url"
+        ) from None
+
+
 def is_formatted(client: Path, meta_url: str, secrets: Mapping[str, Secret]) -> bool:
     """`juicefs status` succeeds only on a formatted volume. Its output holds the access key: never shown."""
-    result = run(
-        [str(client), "--quiet", "--no-agent", "status", meta_url], env=client_environment(secrets), timeout=60
-    )
+    probe_tcp(meta_url)
+    try:
+        result = run(
+            [str(client), "--quiet", "--no-agent", "status", meta_url], env=client_environment(secrets), timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        raise OperationFailed(
+            f"the metadata engine at {redact_url(meta_url)} did not answer within 60s; check it is up"
+        ) from None
     if result.returncode == 0:
         return True
     message = scrub(result.stderr + result.stdout, secrets)

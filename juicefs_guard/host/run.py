@@ -28,16 +28,24 @@ def run(
     cwd: str = "/",
     check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(argv),
-        env=base_environment(env),
-        input=input_text,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        check=check,
-    )
+    """A program that hangs becomes one clear error (OperationFailed), not a traceback."""
+    from juicefs_guard.errors import OperationFailed
+
+    try:
+        return subprocess.run(
+            list(argv),
+            env=base_environment(env),
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            check=check,
+        )
+    except subprocess.TimeoutExpired:
+        raise OperationFailed(f"{os.path.basename(argv[0])} did not finish within {timeout:.0f}s") from None
+    except FileNotFoundError:
+        raise OperationFailed(f"{argv[0]} is not installed or not executable") from None
 
 
 def as_user_argv(user: str, argv: Sequence[str]) -> list[str]:

@@ -40,8 +40,16 @@ def test_offsets_read_only_new_lines(tmp_path) -> None:
 
 def test_helper_json_lines_and_garbage(tmp_path) -> None:
     log = tmp_path / "helper.log"
-    record = {"time": "2026-11-24T22:41:22+0000", "user": "a", "uid": 1001, "filesystem": "fs", "action": "mount",
-              "mountpoint": "/srv/x", "outcome": "refused", "reason": "not allowed"}
+    record = {
+        "time": "2026-11-24T22:41:22+0000",
+        "user": "a",
+        "uid": 1001,
+        "filesystem": "fs",
+        "action": "mount",
+        "mountpoint": "/srv/x",
+        "outcome": "refused",
+        "reason": "not allowed",
+    }
     log.write_text(json.dumps(record) + "\nnot json\n")
     entries = list(requestlog.helper_requests(str(log)))
     assert len(entries) == 1 and entries[0].uid == 1001 and entries[0].outcome == "refused"
