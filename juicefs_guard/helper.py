@@ -174,7 +174,7 @@ def parse_secrets(text: str, origin: str) -> dict:
     import base64
 
     secrets = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         line = line.rstrip("\r")
         if not line.strip() or line.lstrip().startswith("#"):
             continue

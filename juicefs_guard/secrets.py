@@ -55,7 +55,8 @@ def parse_secrets_text(text: str, origin: str) -> Secrets:
     A value that holds a line break is written `KEY:b64=<base64>`; blank lines and `#` comments are skipped.
     """
     secrets: Secrets = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Split on \n only: str.splitlines() also breaks on \x85, \u2028... which a password may hold.
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.rstrip("\r")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -120,7 +121,7 @@ def render_secrets_text(secrets: Mapping[str, Secret]) -> str:
     for key in SECRET_KEYS:
         if key in secrets:
             value = secrets[key].reveal()
-            if "\n" in value or "\r" in value or value != value.strip("\r\n"):
+            if value.splitlines() != [value]:  # any line break, by any definition, goes base64
                 encoded = base64.b64encode(value.encode("utf-8")).decode("ascii")
                 lines.append(f"{key}:b64={encoded}\n")
             else:

@@ -84,3 +84,16 @@ def test_wrapper_refuses_bad_arguments(install, args) -> None:
     result = fs.run(*args)
     assert result.returncode == 2, result
     assert "usage" in (result.stderr + result.stdout) or "not an allowed" in (result.stderr + result.stdout)
+
+
+@pytest.mark.parametrize("value", ["p@ss w'o\"rd $HOME \\x ;|&`id`", "\u2028line\x85sep\x0b", "-n -e \\c"])
+def test_shc_compiled_wrapper_passes_the_secret_verbatim(tmp_path, value) -> None:
+    from juicefs_guard.wrappers import compile_script
+    from tests.unit.test_properties import render_embedded, run_wrapper
+
+    (tmp_path / "mnt").mkdir()
+    binary = tmp_path / "wrapper"
+    binary.write_bytes(compile_script(render_embedded(tmp_path, value, value)))
+    binary.chmod(0o700)
+    run_wrapper([str(binary)], tmp_path)
+    assert (tmp_path / "out").read_bytes() == value.encode()
