@@ -45,8 +45,18 @@ def require_root(command: str) -> None:
         )
 
 
+FORMAT_ONLY = ("storage", "bucket")
+
+
+def changed_settings(existing: Mapping[str, Any], spec: FilesystemSpec) -> list[str]:
+    """Settings that differ. Storage and bucket matter only to --format: a re-run without them is the same."""
+    old = existing.get("settings", {})
+    new = _storable(spec.settings())
+    return [key for key in new if old.get(key) != new.get(key) and not (key in FORMAT_ONLY and not new.get("storage"))]
+
+
 def same_install(existing: Mapping[str, Any], spec: FilesystemSpec, secrets: Mapping[str, Secret]) -> bool:
-    if existing.get("settings") != _storable(spec.settings()):
+    if changed_settings(existing, spec):
         return False
     if sorted(existing.get("secret_keys", [])) != sorted(secrets):
         return False
@@ -63,10 +73,7 @@ def _storable(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_difference(existing: Mapping[str, Any], spec: FilesystemSpec) -> str:
-    old = existing.get("settings", {})
-    new = _storable(spec.settings())
-    changed = [key for key in new if old.get(key) != new.get(key)]
-    return ", ".join(changed) if changed else "secrets"
+    return ", ".join(changed_settings(existing, spec)) or "secrets"
 
 
 def check_conflicts(spec: FilesystemSpec) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 import time
 from collections.abc import Iterator
 
@@ -31,7 +32,10 @@ def registry_lock(timeout: float = 120.0, *, shared: bool = False) -> Iterator[N
                         "wait for it to finish and retry"
                     ) from None
                 if not announced:
-                    print(f"juicefs-guard: waiting for another juicefs-guard command ({paths.LOCK_FILE})...")
+                    print(
+                        f"juicefs-guard: waiting for another juicefs-guard command ({paths.LOCK_FILE})...",
+                        file=sys.stderr,
+                    )
                     announced = True
                 time.sleep(0.1)
         yield
