@@ -120,7 +120,13 @@ def tree_digest(root: str | Path) -> dict[str, str]:
         return result
 
     def record(path: Path) -> None:
-        info = path.lstat()
+        try:
+            info = path.lstat()
+        except OSError as error:  # a dead FUSE mount answers ENOTCONN; record it rather than crash
+            if isinstance(error, FileNotFoundError):
+                return
+            result[str(path)] = f"error:{error.errno}"
+            return
         digest = ""
         if stat.S_ISREG(info.st_mode):
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -134,6 +140,8 @@ def tree_digest(root: str | Path) -> dict[str, str]:
         for name in sorted(dirnames):
             path = Path(directory) / name
             record(path)
+            if result.get(str(path), "").startswith("error:"):
+                continue
             if not os.path.ismount(path) and not path.is_symlink():
                 kept.append(name)
         dirnames[:] = kept
