@@ -51,19 +51,19 @@ class Volume:
     workdir: Path
 
 
-@contextlib.contextmanager
-def volumes(count: int = 1, progress: bool = True) -> Iterator[list[Volume]]:
-    if os.geteuid() != 0:
-        sys.exit("run the benchmark as root (it creates users and mounts)")
-    workdir = Path(tempfile.mkdtemp(prefix="jfg-bench-"))
-    os.chmod(workdir, 0o700)
-    made: list[Volume] = []
-    try:
+class Volumes(list):
+    """The benchmark's volumes; `add` installs more, all removed together when the `volumes` block ends."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__()
+        self.workdir = workdir
+
+    def add(self, count: int, progress: bool = True) -> None:
         for index in range(count):
             tag = secrets.token_hex(3)
             name, agent = f"bench{tag}", f"jfgb{tag}"
-            (workdir / name).mkdir()
-            meta_url = f"sqlite3://{workdir}/{name}.db"
+            (self.workdir / name).mkdir()
+            meta_url = f"sqlite3://{self.workdir}/{name}.db"
             result = subprocess.run(
                 [
                     CLI,
@@ -80,7 +80,7 @@ def volumes(count: int = 1, progress: bool = True) -> Iterator[list[Volume]]:
                     "--storage",
                     "file",
                     "--bucket",
-                    f"{workdir}/{name}/",
+                    f"{self.workdir}/{name}/",
                     "--format",
                 ],
                 capture_output=True,
@@ -90,20 +90,31 @@ def volumes(count: int = 1, progress: bool = True) -> Iterator[list[Volume]]:
             )
             if result.returncode != 0:
                 raise RuntimeError(f"init failed: {result.stderr.strip()}")
-            made.append(
+            self.append(
                 Volume(
                     name,
                     agent,
                     meta_url,
                     f"/home/{agent}/juicefs-scripts/{name}",
                     f"/srv/juicefs-guard/{agent}/{name}",
-                    workdir,
+                    self.workdir,
                 )
             )
             if progress:
                 print(f"\rinstalled {index + 1}/{count} filesystems", end="", file=sys.stderr, flush=True)
-        if progress:
+        if progress and count:
             print(file=sys.stderr)
+
+
+@contextlib.contextmanager
+def volumes(count: int = 1, progress: bool = True) -> Iterator[Volumes]:
+    if os.geteuid() != 0:
+        sys.exit("run the benchmark as root (it creates users and mounts)")
+    workdir = Path(tempfile.mkdtemp(prefix="jfg-bench-"))
+    os.chmod(workdir, 0o700)
+    made = Volumes(workdir)
+    try:
+        made.add(count, progress)
         yield made
     finally:
         for volume in made:
