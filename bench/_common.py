@@ -1,5 +1,6 @@
-"""Shared set-up for the benchmarks: self-contained broker-mode volumes (SQLite metadata, local storage, all
-under a root-only temporary directory) for fresh agent users, removed at the end even on Ctrl-C."""
+"""Shared set-up for the benchmarks: self-contained broker-mode volumes (SQLite metadata, or a password-protected
+redis-server on loopback started here, and local storage, all under a root-only temporary directory) for fresh
+agent users, removed at the end even on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLI = str(Path(sys.executable).with_name("juicefs-guard"))
+CLIENT = "/usr/local/lib/juicefs-guard/juicefs"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def machine() -> str:
@@ -49,45 +53,56 @@ class Volume:
     wrapper: str
     mountpoint: str
     workdir: Path
+    secrets: dict[str, str]
 
 
 class Volumes(list):
     """The benchmark's volumes; `add` installs more, all removed together when the `volumes` block ends."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, redis=None) -> None:
         super().__init__()
         self.workdir = workdir
+        self.redis = redis
+
+    def _meta(self, name: str) -> tuple[str, dict[str, str]]:
+        if self.redis is None:
+            return f"sqlite3://{self.workdir}/{name}.db", {}
+        database = len(self) + 1
+        if database > 15:
+            raise RuntimeError("a Redis benchmark uses one database per volume: at most 15")
+        return f"redis://127.0.0.1:{self.redis.port}/{database}", {"META_PASSWORD": self.redis.password}
 
     def add(self, count: int, progress: bool = True) -> None:
         for index in range(count):
             tag = secrets.token_hex(3)
             name, agent = f"bench{tag}", f"jfgb{tag}"
             (self.workdir / name).mkdir()
-            meta_url = f"sqlite3://{self.workdir}/{name}.db"
-            result = subprocess.run(
-                [
-                    CLI,
-                    "init",
-                    "--non-interactive",
-                    "--name",
-                    name,
-                    "--agent",
-                    agent,
-                    "--mode",
-                    "broker",
-                    "--meta-url",
-                    meta_url,
-                    "--storage",
-                    "file",
-                    "--bucket",
-                    f"{self.workdir}/{name}/",
-                    "--format",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
+            meta_url, values = self._meta(name)
+            argv = [
+                CLI,
+                "init",
+                "--non-interactive",
+                "--name",
+                name,
+                "--agent",
+                agent,
+                "--mode",
+                "broker",
+                "--meta-url",
+                meta_url,
+                "--storage",
+                "file",
+                "--bucket",
+                f"{self.workdir}/{name}/",
+                "--format",
+            ]
+            if values:
+                secrets_file = self.workdir / f"{name}.env"
+                fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.writelines(f"{key}={value}\n" for key, value in values.items())
+                argv += ["--secrets-file", str(secrets_file)]
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
             if result.returncode != 0:
                 raise RuntimeError(f"init failed: {result.stderr.strip()}")
             self.append(
@@ -98,6 +113,7 @@ class Volumes(list):
                     f"/home/{agent}/juicefs-scripts/{name}",
                     f"/srv/juicefs-guard/{agent}/{name}",
                     self.workdir,
+                    values,
                 )
             )
             if progress:
@@ -107,27 +123,32 @@ class Volumes(list):
 
 
 @contextlib.contextmanager
-def volumes(count: int = 1, progress: bool = True) -> Iterator[Volumes]:
+def volumes(count: int = 1, progress: bool = True, meta: str = "sqlite") -> Iterator[Volumes]:
     if os.geteuid() != 0:
         sys.exit("run the benchmark as root (it creates users and mounts)")
     workdir = Path(tempfile.mkdtemp(prefix="jfg-bench-"))
     os.chmod(workdir, 0o700)
-    made = Volumes(workdir)
-    try:
-        made.add(count, progress)
-        yield made
-    finally:
-        for volume in made:
-            subprocess.run([CLI, "remove", volume.name, "--yes", "--delete-user"], capture_output=True, timeout=300)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        redis = None
+        if meta == "redis":
+            sys.path.insert(0, str(REPO))
+            from tests.support.services import redis_server
+
+            redis = stack.enter_context(redis_server())
+        made = Volumes(workdir, redis)
+        try:
+            made.add(count, progress)
+            yield made
+        finally:
+            for volume in made:
+                subprocess.run([CLI, "remove", volume.name, "--yes", "--delete-user"], capture_output=True, timeout=300)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
-def direct_mount_argv(
-    volume: Volume, mountpoint: str, client: str = "/usr/local/lib/juicefs-guard/juicefs"
-) -> list[str]:
+def direct_mount_argv(volume: Volume, mountpoint: str) -> list[str]:
     """The same client and options the broker uses, started by root itself."""
     return [
-        client,
+        CLIENT,
         "--no-agent",
         "mount",
         "--no-usage-report",
@@ -143,28 +164,51 @@ def direct_mount_argv(
     ]
 
 
-def start_direct(volume: Volume, mountpoint: str, timeout: float = 60) -> subprocess.Popen:
-    process = subprocess.Popen(
-        direct_mount_argv(volume, mountpoint),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+def start_direct(volume: Volume, mountpoint: str, timeout: float = 60) -> None:
+    """Root's own mount, as the issue defines the baseline: the foreground client put in the background of a
+    shell, timed until the kernel shows the mount (polled every 2 ms)."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8", **volume.secrets}
+    subprocess.run(
+        ["bash", "-c", '"$@" </dev/null >/dev/null 2>&1 &', "bash", *direct_mount_argv(volume, mountpoint)],
+        env=env,
+        check=True,
+        timeout=30,
     )
     deadline = time.monotonic() + timeout
     while not mounted(mountpoint):
-        if time.monotonic() > deadline or process.poll() is not None:
+        if time.monotonic() > deadline:
             raise RuntimeError("direct mount did not become ready")
         time.sleep(0.002)
-    return process
 
 
-def stop_direct(mountpoint: str, process: subprocess.Popen) -> None:
-    subprocess.run(
-        ["/usr/local/lib/juicefs-guard/juicefs", "--no-agent", "--quiet", "umount", mountpoint],
-        capture_output=True,
-        timeout=60,
-    )
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=30)
-    if process.poll() is None:
-        process.kill()
+def _clients_of(mountpoint: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    argv = handle.read().split(b"\0")
+                if argv and argv[0] == CLIENT.encode() and mountpoint.encode() in argv:
+                    found.append(int(entry))
+    return found
+
+
+def stop_direct(mountpoint: str) -> None:
+    """Unmount and wait for the client to exit; a mount that stays would make the next "ready" instant and the
+    figures meaningless, so it is an error."""
+    for _ in range(50):
+        result = subprocess.run(
+            [CLIENT, "--no-agent", "--quiet", "umount", mountpoint], capture_output=True, text=True, timeout=60
+        )
+        if not mounted(mountpoint):
+            break
+        time.sleep(0.1)
+    else:
+        subprocess.run(["umount", "-l", mountpoint], capture_output=True, timeout=60)
+        raise RuntimeError(f"direct mount did not unmount: {result.stderr.strip()}")
+    deadline = time.monotonic() + 30
+    while _clients_of(mountpoint) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for pid in _clients_of(mountpoint):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

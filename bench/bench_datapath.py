@@ -103,7 +103,7 @@ def main() -> None:
         direct_point = os.path.join(direct_parent, "mnt")
         os.mkdir(direct_point, 0o755)
         agent_run(volume.agent, [volume.wrapper, "mount"])
-        process = start_direct(volume, direct_point)
+        start_direct(volume, direct_point)
         try:
             for point in (volume.mountpoint, direct_point):  # the agent owns one working directory per mount
                 workdir = os.path.join(point, "bench-" + os.path.basename(point))
@@ -121,7 +121,7 @@ def main() -> None:
                     dropped = dropped and ok
             print(file=sys.stderr)
         finally:
-            stop_direct(direct_point, process)
+            stop_direct(direct_point)
             agent_run(volume.agent, [volume.wrapper, "umount"], check=False)
             os.rmdir(direct_point)
             os.rmdir(direct_parent)

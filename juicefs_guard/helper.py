@@ -10,13 +10,15 @@ reaches juicefs except one mountpoint that equals an allowed one, below a chain 
 
 Its constants repeat those of juicefs_guard.paths/spec on purpose (it cannot import them); a unit test keeps the
 two in step.
+
+It is on the path of every mount, so it starts lean: only modules built into the interpreter are imported up
+front (`re`, `json`, `tomllib` and `subprocess` would add about 15 ms, more than the rest of the helper). The
+registry is read by a strict parser of the TOML subset that juicefs_guard.tomlw writes (anything else is refused),
+and the client is started with posix_spawn; unit tests hold both to the standard library's behaviour.
 """
 
-import json
 import os
-import re
 import stat
-import subprocess
 import sys
 import time
 
@@ -24,7 +26,10 @@ REGISTRY_DIR = "/etc/juicefs-guard/filesystems"
 CREDENTIALS_DIR = "/etc/juicefs-guard/credentials"
 LOG_DIR = "/var/log/juicefs-guard"
 HELPER_LOG = LOG_DIR + "/helper.log"
-FS_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+FS_NAME_FIRST = "abcdefghijklmnopqrstuvwxyz"
+FS_NAME_LAST = FS_NAME_FIRST + "0123456789"
+FS_NAME_MIDDLE = FS_NAME_LAST + "-"
+FS_NAME_LENGTH = (3, 32)
 ACTIONS = ("mount", "umount", "status")
 SECRET_KEYS = ("META_PASSWORD", "ACCESS_KEY", "SECRET_KEY")
 SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -70,7 +75,7 @@ def log_request(user: str, uid: int | None, fs: str, action: str, mountpoint: st
         "outcome": outcome,
         "reason": reason,
     }
-    line = json.dumps(record, ensure_ascii=True) + "\n"
+    line = json_line(record) + "\n"
     try:
         os.makedirs(LOG_DIR, mode=0o700, exist_ok=True)
         fd = os.open(HELPER_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -92,14 +97,165 @@ def log_request(user: str, uid: int | None, fs: str, action: str, mountpoint: st
             pass
 
 
+def valid_fs_name(value: str) -> bool:
+    """The same names as juicefs_guard.spec.FS_NAME_RE (a unit test compares them), without importing `re`."""
+    low, high = FS_NAME_LENGTH
+    return (
+        low <= len(value) <= high
+        and value[0] in FS_NAME_FIRST
+        and value[-1] in FS_NAME_LAST
+        and all(ch in FS_NAME_MIDDLE for ch in value[1:-1])
+    )
+
+
+def json_string(value: str) -> str:
+    """A JSON string literal in ASCII (json.loads gives the value back; a unit test checks it)."""
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif 32 <= code < 127:
+            out.append(ch)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}")
+    out.append('"')
+    return "".join(out)
+
+
+def json_line(record: dict) -> str:
+    """One log record: string, integer and null values only."""
+    parts = []
+    for key, value in record.items():
+        if value is None:
+            text = "null"
+        elif isinstance(value, int):
+            text = str(value)
+        else:
+            text = json_string(str(value))
+        parts.append(f"{json_string(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def printable(value: str) -> str:
     """Caller-supplied text, made safe to echo into a terminal or a log: no control characters, bounded."""
     return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in value)[:200]
 
 
-def load_entry(fs: str) -> dict:
-    import tomllib
+class RegistryFormatError(ValueError):
+    """The registry entry is not in the TOML subset that juicefs-guard writes."""
 
+
+ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def parse_string(text: str, pos: int) -> tuple[str, int]:
+    """A TOML basic string as tomlw writes it (a JSON string); pos is at the opening quote."""
+    out = []
+    pos += 1
+    while True:
+        if pos >= len(text):
+            raise RegistryFormatError("unterminated string")
+        ch = text[pos]
+        if ch == '"':
+            return "".join(out), pos + 1
+        if ch == "\\":
+            code = text[pos + 1 : pos + 2]
+            if code in ESCAPES:
+                out.append(ESCAPES[code])
+                pos += 2
+            elif code in ("u", "U"):
+                width = 4 if code == "u" else 8
+                digits = text[pos + 2 : pos + 2 + width]
+                if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
+                    raise RegistryFormatError("bad unicode escape")
+                value = int(digits, 16)
+                pos += 2 + width
+                if 0xD800 <= value < 0xE000 or value > 0x10FFFF:
+                    raise RegistryFormatError("bad unicode escape")
+                out.append(chr(value))
+            else:
+                raise RegistryFormatError("bad escape")
+        elif ord(ch) < 32 and ch != "\t" or ch == "\x7f":
+            raise RegistryFormatError("control character in a string")
+        else:
+            out.append(ch)
+            pos += 1
+
+
+def parse_value(text: str, pos: int) -> tuple[object, int]:
+    if text.startswith('"', pos):
+        return parse_string(text, pos)
+    if text.startswith("[", pos):
+        items = []
+        pos += 1
+        while True:
+            while text.startswith(" ", pos):
+                pos += 1
+            if text.startswith("]", pos):
+                return items, pos + 1
+            item, pos = parse_value(text, pos)
+            items.append(item)
+            while text.startswith(" ", pos):
+                pos += 1
+            if text.startswith(",", pos):
+                pos += 1
+            elif not text.startswith("]", pos):
+                raise RegistryFormatError("bad list")
+    end = pos
+    while end < len(text) and text[end] not in ",] ":
+        end += 1
+    word = text[pos:end]
+    if word in ("true", "false"):
+        return word == "true", end
+    digits = word[1:] if word[:1] == "-" else word
+    if digits.isdigit() and digits.isascii() and (digits == "0" or digits[0] != "0"):
+        return int(word), end
+    raise RegistryFormatError(f"unsupported value {word[:20]!r}")
+
+
+def parse_key(text: str) -> str:
+    if text.startswith('"'):
+        key, end = parse_string(text, 0)
+        if text[end:].strip():
+            raise RegistryFormatError("bad key")
+        return key
+    if text and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in text):
+        return text
+    raise RegistryFormatError("bad key")
+
+
+def parse_registry(text: str) -> dict:
+    """The TOML that juicefs_guard.tomlw.dumps writes: `key = value` lines (strings, integers, booleans, lists
+    of them), then one level of `[table]`s. Anything else raises RegistryFormatError."""
+    document: dict = {}
+    table = document
+    for line in text.split("\n"):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]") and not line.startswith("[["):
+            name = parse_key(line[1:-1].strip())
+            if name in document:
+                raise RegistryFormatError(f"duplicate table {name}")
+            table = document[name] = {}
+            continue
+        key_text, sep, rest = line.partition(" = ")
+        if not sep:
+            raise RegistryFormatError("not a key = value line")
+        key = parse_key(key_text.strip())
+        value, end = parse_value(rest, 0)
+        if rest[end:].strip():
+            raise RegistryFormatError("trailing characters")
+        if key in table:
+            raise RegistryFormatError(f"duplicate key {key}")
+        table[key] = value
+    return document
+
+
+def load_entry(fs: str) -> dict:
     path = os.path.join(REGISTRY_DIR, fs + ".toml")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -109,7 +265,10 @@ def load_entry(fs: str) -> dict:
         info = os.fstat(handle.fileno())
         if info.st_uid != 0 or info.st_mode & 0o022:
             raise Failed(f"registry entry {path} is not root-owned and protected; run juicefs-guard audit")
-        return tomllib.load(handle)
+        try:
+            return parse_registry(handle.read().decode("utf-8"))
+        except (RegistryFormatError, UnicodeDecodeError) as exc:
+            raise Failed(f"registry entry {path} is malformed ({exc}); re-run juicefs-guard init --force") from None
 
 
 def check_request(argv: list[str], uid: int | None) -> tuple[dict, str, str]:
@@ -117,7 +276,7 @@ def check_request(argv: list[str], uid: int | None) -> tuple[dict, str, str]:
     if len(argv) not in (2, 3):
         raise Refused(f"expected FS ACTION [MOUNTPOINT], got {len(argv)} arguments")
     fs, action = argv[0], argv[1]
-    if not FS_NAME_RE.fullmatch(fs):
+    if not valid_fs_name(fs):
         raise Refused("malformed filesystem name")
     if action not in ACTIONS:
         raise Refused("unknown action (allowed: mount, umount, status)")
@@ -165,14 +324,27 @@ def mount_table() -> dict[str, str]:
             fields = left.split()
             if len(fields) < 5 or not right:
                 continue
-            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            table[point] = right.split()[0]
+            table[unescape_mountinfo(fields[4])] = right.split()[0]
     return table
 
 
-def parse_secrets(text: str, origin: str) -> dict:
-    import base64
+def unescape_mountinfo(field: str) -> str:
+    """The kernel writes space, tab, newline and backslash in mount paths as \\ooo octal escapes."""
+    if "\\" not in field:
+        return field
+    out, pos = [], 0
+    while pos < len(field):
+        chunk = field[pos + 1 : pos + 4]
+        if field[pos] == "\\" and len(chunk) == 3 and all(c in "01234567" for c in chunk):
+            out.append(chr(int(chunk, 8)))
+            pos += 4
+        else:
+            out.append(field[pos])
+            pos += 1
+    return "".join(out)
 
+
+def parse_secrets(text: str, origin: str) -> dict:
     secrets = {}
     for line in text.split("\n"):
         line = line.rstrip("\r")
@@ -188,6 +360,8 @@ def parse_secrets(text: str, origin: str) -> dict:
         if not sep or key not in SECRET_KEYS:
             raise Failed(f"{origin} has a line that is not one of {', '.join(SECRET_KEYS)}=VALUE")
         if encoded:
+            import base64
+
             value = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         secrets[key] = value
     return secrets
@@ -214,6 +388,8 @@ def read_credentials(entry: dict) -> dict:
 def run_secrets_command(command: list) -> dict:
     """Root runs the configured command (no shell, fixed environment, a timeout) and reads KEY=VALUE lines.
     The command and every existing file named in its arguments must be root's alone, checked on each run."""
+    import subprocess  # only here: the common mount path does without its import cost
+
     for part in command:
         if str(part).startswith("/") and (part == command[0] or os.path.exists(part)):
             check_trusted_path(str(part))
@@ -308,33 +484,54 @@ def do_mount(entry: dict, mountpoint: str) -> str:
     env = client_environment(secrets)
     log_path = os.path.join(LOG_DIR, entry["name"] + ".mount.log")
     argv = client_argv(entry, mountpoint)
-    # The client runs in the foreground of its own session (not `-d`, whose fixed wait would cost 0.4 s):
-    # its output goes to the root-only log, and we wait only until the kernel shows the mount.
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=log_fd,
-            start_new_session=True,
-            close_fds=True,
-        )
-    finally:
-        os.close(log_fd)
+    # The client runs in the foreground of its own session (not `-d`, whose fixed wait would cost 0.4 s): its
+    # output goes to the root-only log, and we wait only until the kernel shows the mount.
+    pid = spawn_client(argv, env, log_path)
     deadline = time.monotonic() + MOUNT_TIMEOUT
-    delay = 0.002
-    while time.monotonic() < deadline:
+    for _ in wait_for_mount_table_changes(deadline):
         if mount_table().get(mountpoint, "").startswith("fuse.juicefs"):
             return f"{entry['name']} mounted at {mountpoint}"
-        if process.poll() is not None:
-            raise Failed(f"juicefs mount failed (exit {process.returncode}): {log_tail(log_path, secrets)}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.02)
-    process.terminate()
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            code = os.waitstatus_to_exitcode(status)
+            raise Failed(f"juicefs mount failed (exit {code}): {log_tail(log_path, secrets)}")
+    import signal
+
+    os.killpg(pid, signal.SIGTERM)
     raise Failed(f"juicefs mount did not become ready within {MOUNT_TIMEOUT:.0f}s: {log_tail(log_path, secrets)}")
+
+
+def spawn_client(argv: list, env: dict, log_path: str) -> int:
+    """Start the client in a new session: stdin /dev/null, stdout and stderr to the root-only log, cwd / (set in
+    main), every other descriptor closed (Python opens them close-on-exec)."""
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, log_fd, 1),
+            (os.POSIX_SPAWN_DUP2, log_fd, 2),
+        ]
+        return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
+    except OSError as exc:
+        raise Failed(f"could not start juicefs: {exc.strerror}") from None
+    finally:
+        os.close(log_fd)
+
+
+def wait_for_mount_table_changes(deadline: float):
+    """Yield at once, then each time the kernel's mount table changes (poll() on mountinfo wakes with POLLPRI),
+    and at least every 20 ms so that a client that died is noticed: no sleep-and-poll delay on the ready path."""
+    import select
+
+    with open("/proc/self/mountinfo", "rb") as watched:
+        poller = select.poll()
+        poller.register(watched.fileno(), select.POLLPRI | select.POLLERR)
+        yield
+        while time.monotonic() < deadline:
+            if poller.poll(20):
+                watched.seek(0)
+                watched.read()  # re-arms the notification
+            yield
 
 
 def do_umount(entry: dict, mountpoint: str) -> str:
@@ -344,6 +541,8 @@ def do_umount(entry: dict, mountpoint: str) -> str:
     if not kind.startswith("fuse.juicefs"):
         raise Refused(f"what is mounted at {mountpoint} is not a JuiceFS volume")
     check_executable(entry["juicefs"])
+    import subprocess
+
     result = subprocess.run(
         [entry["juicefs"], "--no-agent", "--quiet", "umount", mountpoint],
         env={"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"},

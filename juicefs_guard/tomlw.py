@@ -33,5 +33,5 @@ def dumps(document: Mapping[str, Any]) -> str:
         lines.append(f"[{key}]")
         for sub_key, sub_value in table.items():
             if sub_value is not None:
-                lines.append(f"{json.dumps(sub_key)} = {_value(sub_value)}")
+                lines.append(f"{_value(str(sub_key))} = {_value(sub_value)}")
     return "\n".join(lines) + "\n"

@@ -76,6 +76,7 @@ def remove_installation(entry: Mapping[str, Any], *, delete_user: bool, progress
 def remove_shared_state() -> None:
     """Once the last filesystem is gone: the helper, the managed client, the cron line, empty state dirs."""
     remove_file(paths.HELPER_PATH)
+    shutil.rmtree(paths.HELPER_LIB_DIR, ignore_errors=True)
     remove_file(paths.MANAGED_JUICEFS)
     _rmdir_if_empty(paths.LIB_DIR)
     remove_file(paths.CRON_FILE)

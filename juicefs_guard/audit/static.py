@@ -290,7 +290,8 @@ def root_executes(ctx: Context) -> Finding:
     targets = [ctx.entry.get("juicefs", "")]
     if ctx.mode == "broker":
         targets += [ctx.entry.get("helper", ""), ctx.entry.get("python", ""), ctx.entry.get("sudo", "")]
-    problems = []
+    helper_files, problems = _helper_files(ctx) if ctx.mode == "broker" else ([], [])
+    targets += helper_files
     uid = ctx.account.uid if ctx.account else -1
     gids = set(os.getgrouplist(ctx.agent, ctx.account.gid)) if ctx.account else set()
     for target in filter(None, targets):
@@ -313,18 +314,35 @@ def root_executes(ctx: Context) -> Finding:
     juicefs = ctx.entry.get("juicefs")
     if juicefs and os.path.exists(juicefs) and registry.file_sha256(juicefs) != ctx.entry.get("juicefs_sha256"):
         problems.append(f"{juicefs} differs from its recorded hash")
-    helper = ctx.entry.get("helper")
-    if ctx.mode == "broker" and helper and os.path.exists(helper):
-        # One helper serves every filesystem and each init rewrites it: compare with what init would write now.
-        from juicefs_guard.modes.broker import helper_source
-
-        expected = helper_source(ctx.entry.get("python") or "/usr/bin/python3").encode()
-        with open(helper, "rb") as handle:
-            if handle.read() != expected:
-                problems.append(f"{helper} differs from the helper this juicefs-guard installs")
     if problems:
         return _f("JG-204", ctx, FAIL, "not root's alone: " + "; ".join(sorted(set(problems))[:8]))
     return _f("JG-204", ctx, PASS, "root-owned and not writable by the agent: " + ", ".join(filter(None, targets)))
+
+
+def _helper_files(ctx: Context) -> tuple[list[str], list[str]]:
+    """The helper's module and bytecode, and how they, and the stub sudo runs, differ from what this
+    juicefs-guard installs now (one helper serves every filesystem and each init rewrites it)."""
+    from juicefs_guard.errors import OperationFailed
+    from juicefs_guard.modes.broker import compile_helper, helper_source, helper_stub
+
+    interpreter = ctx.entry.get("python") or "/usr/bin/python3"
+    expected = [(str(paths.HELPER_MODULE), helper_source().encode())]
+    if ctx.entry.get("helper"):
+        expected.append((ctx.entry["helper"], helper_stub(interpreter).encode()))
+    problems = []
+    try:
+        cache_path, bytecode = compile_helper(interpreter)
+        expected.append((str(cache_path), bytecode))
+    except OperationFailed as exc:
+        problems.append(str(exc))
+    for path, content in expected:
+        try:
+            with open(path, "rb") as handle:
+                if handle.read() != content:
+                    problems.append(f"{path} differs from the helper this juicefs-guard installs")
+        except OSError:
+            problems.append(f"{path} is missing")
+    return [path for path, _ in expected], problems
 
 
 def meta_without_password(ctx: Context) -> Finding:

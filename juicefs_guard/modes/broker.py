@@ -13,6 +13,7 @@ from typing import Any
 from juicefs_guard import juicefs, metatls, paths, wrappers
 from juicefs_guard.errors import OperationFailed
 from juicefs_guard.host import sudoers
+from juicefs_guard.host.run import run
 from juicefs_guard.host.transaction import Transaction
 from juicefs_guard.host.users import Account
 from juicefs_guard.modes.common import install_wrapper, make_directory, prepare_mountpoints, replace_file
@@ -42,17 +43,62 @@ def helper_interpreter() -> str:
     return os.path.realpath(sys.executable)
 
 
-def helper_source(interpreter: str) -> str:
-    source = Path(__file__).resolve().parent.parent / "helper.py"
-    text = source.read_text(encoding="utf-8")
-    body = text.split("\n", 1)[1]
-    return f"#!{interpreter} -IS\n{body}"
+HELPER_STUB = """#!{interpreter} -IS
+# juicefs-guard's root helper (broker mode), run by sudo. Its code is {module}: this stub loads it from the
+# bytecode compiled at install time, so that no mount pays for compiling it again.
+import sys
+
+sys.path.insert(0, "{directory}")
+import juicefs_guard_helper  # noqa: E402
+
+sys.exit(juicefs_guard_helper.main(sys.argv[1:]))
+"""
+
+# Run by the helper's own interpreter: its bytecode format and cache tag are the ones that count.
+_COMPILE = """
+import importlib.util, py_compile, sys
+source, output, installed = sys.argv[1:4]
+py_compile.compile(source, cfile=output, dfile=installed, doraise=True,
+                   invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+print(importlib.util.cache_from_source(installed))
+"""
+
+
+HELPER_SOURCE = Path(__file__).resolve().parent.parent / "helper.py"
+
+
+def helper_stub(interpreter: str) -> str:
+    return HELPER_STUB.format(interpreter=interpreter, module=paths.HELPER_MODULE, directory=paths.HELPER_LIB_DIR)
+
+
+def helper_source() -> str:
+    return HELPER_SOURCE.read_text(encoding="utf-8")
+
+
+def compile_helper(interpreter: str) -> tuple[Path, bytes]:
+    """(where the interpreter looks for the installed module's bytecode, the bytecode of this package's helper).
+    Hash-checked bytecode: the interpreter verifies it against the installed source on every start, and the same
+    source always gives the same bytes, so the audit can compare them."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="jfg-pyc-") as scratch:
+        target = Path(scratch) / "helper.pyc"
+        argv = [interpreter, "-I", "-S", "-c", _COMPILE, str(HELPER_SOURCE), str(target), str(paths.HELPER_MODULE)]
+        result = run(argv, timeout=60)
+        if result.returncode != 0:
+            raise OperationFailed(f"could not compile the helper with {interpreter}: {result.stderr.strip()}")
+        return Path(result.stdout.strip()), target.read_bytes()
 
 
 def install_helper(tx: Transaction) -> tuple[str, str]:
     make_directory(tx, paths.LIB_DIR, mode=0o755)
+    make_directory(tx, paths.HELPER_LIB_DIR, mode=0o755)
     interpreter = helper_interpreter()
-    replace_file(tx, paths.HELPER_PATH, helper_source(interpreter), mode=0o755)
+    replace_file(tx, paths.HELPER_MODULE, helper_source(), mode=0o644)
+    cache_path, bytecode = compile_helper(interpreter)
+    make_directory(tx, cache_path.parent, mode=0o755)
+    replace_file(tx, cache_path, bytecode, mode=0o644)
+    replace_file(tx, paths.HELPER_PATH, helper_stub(interpreter), mode=0o755)
     return str(paths.HELPER_PATH), interpreter
 
 

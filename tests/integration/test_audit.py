@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -90,6 +91,23 @@ def _leftover_xc(fs) -> Callable[[], None]:
     return lambda: path.unlink()
 
 
+def _helper_module_changed(fs) -> Callable[[], None]:
+    module = paths.HELPER_MODULE
+    original = module.read_bytes()
+    module.write_bytes(original + b"\nimport os  # a changed helper\n")
+    return lambda: module.write_bytes(original)
+
+
+def _helper_bytecode_group_writable(fs) -> Callable[[], None]:
+    from importlib.util import cache_from_source
+
+    pyc = [p for p in Path(cache_from_source(str(paths.HELPER_MODULE))).parent.glob("*.pyc")][0]
+    info = pyc.stat()
+    os.chown(pyc, 0, pwd.getpwnam(fs.agent).pw_gid)
+    os.chmod(pyc, 0o664)
+    return lambda: (os.chown(pyc, info.st_uid, info.st_gid), os.chmod(pyc, info.st_mode & 0o7777))
+
+
 TAMPERING = {
     "wrapper mode 755": (lambda fs: _chmod(fs.wrapper, 0o755), "JG-101"),
     "wrapper owned by the agent": (_chown_agent, "JG-101"),
@@ -98,6 +116,8 @@ TAMPERING = {
     "NOPASSWD: ALL for the agent": (_nopasswd_all, "JG-201"),
     "password in a world-readable /tmp file": (_password_in_tmp, "JG-105"),
     "leftover .x.c": (_leftover_xc, "JG-104"),
+    "helper module changed": (_helper_module_changed, "JG-204"),
+    "helper bytecode writable by the agent's group": (_helper_bytecode_group_writable, "JG-204"),
 }
 
 
