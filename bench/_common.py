@@ -142,6 +142,8 @@ def volumes(count: int = 1, progress: bool = True, meta: str = "sqlite") -> Iter
         finally:
             for volume in made:
                 subprocess.run([CLI, "remove", volume.name, "--yes", "--delete-user"], capture_output=True, timeout=300)
+                for log in Path("/var/log/juicefs-guard").glob(f"sudo-{volume.agent}.log*"):
+                    log.unlink(missing_ok=True)
             shutil.rmtree(workdir, ignore_errors=True)
 
 

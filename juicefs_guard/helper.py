@@ -543,16 +543,21 @@ def do_umount(entry: dict, mountpoint: str) -> str:
     check_executable(entry["juicefs"])
     import subprocess
 
-    result = subprocess.run(
-        [entry["juicefs"], "--no-agent", "--quiet", "umount", mountpoint],
-        env={"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        cwd="/",
-        timeout=60,
-        check=False,
-    )
+    # Right after a mount the client may still hold the mountpoint for a moment (EBUSY): retry for up to 2 s.
+    for attempt in range(20):
+        result = subprocess.run(
+            [entry["juicefs"], "--no-agent", "--quiet", "umount", mountpoint],
+            env={"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            cwd="/",
+            timeout=60,
+            check=False,
+        )
+        if result.returncode == 0 or "busy" not in (result.stderr + result.stdout) or attempt == 19:
+            break
+        time.sleep(0.1)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise Failed(f"juicefs umount failed: {printable(detail[-1]) if detail else result.returncode}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import socket
@@ -312,18 +313,38 @@ def root_executes(ctx: Context) -> Finding:
             if owner == uid or owner != 0 or mode & 0o002 or (mode & 0o020 and group in gids):
                 problems.append(f"{path} (uid {owner} gid {group} mode {mode:04o})")
     juicefs = ctx.entry.get("juicefs")
-    if juicefs and os.path.exists(juicefs) and registry.file_sha256(juicefs) != ctx.entry.get("juicefs_sha256"):
+    if juicefs and os.path.exists(juicefs) and _sha256_once(juicefs) != ctx.entry.get("juicefs_sha256"):
         problems.append(f"{juicefs} differs from its recorded hash")
     if problems:
         return _f("JG-204", ctx, FAIL, "not root's alone: " + "; ".join(sorted(set(problems))[:8]))
     return _f("JG-204", ctx, PASS, "root-owned and not writable by the agent: " + ", ".join(filter(None, targets)))
 
 
+def _sha256_once(path: str) -> str:
+    """The client is shared by every filesystem and is large (about 80 MB): hash it once per audit. The key
+    holds what any change of the file changes (ctime included), so a swap during the audit is still seen."""
+    info = os.stat(path)
+    return _sha256_of(path, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_of(path: str, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    return registry.file_sha256(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_helper(interpreter: str) -> tuple[Path, bytes]:
+    """Once per audit and interpreter, not once per filesystem: one helper serves them all."""
+    from juicefs_guard.modes.broker import compile_helper
+
+    return compile_helper(interpreter)
+
+
 def _helper_files(ctx: Context) -> tuple[list[str], list[str]]:
     """The helper's module and bytecode, and how they, and the stub sudo runs, differ from what this
     juicefs-guard installs now (one helper serves every filesystem and each init rewrites it)."""
     from juicefs_guard.errors import OperationFailed
-    from juicefs_guard.modes.broker import compile_helper, helper_source, helper_stub
+    from juicefs_guard.modes.broker import helper_source, helper_stub
 
     interpreter = ctx.entry.get("python") or "/usr/bin/python3"
     expected = [(str(paths.HELPER_MODULE), helper_source().encode())]
@@ -331,7 +352,7 @@ def _helper_files(ctx: Context) -> tuple[list[str], list[str]]:
         expected.append((ctx.entry["helper"], helper_stub(interpreter).encode()))
     problems = []
     try:
-        cache_path, bytecode = compile_helper(interpreter)
+        cache_path, bytecode = _compiled_helper(interpreter)
         expected.append((str(cache_path), bytecode))
     except OperationFailed as exc:
         problems.append(str(exc))

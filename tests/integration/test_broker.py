@@ -188,3 +188,27 @@ def test_logrotate_snippet_is_installed_and_valid(install) -> None:
     result = subprocess.run(["logrotate", "-d", str(snippet)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "create 0600 root root" in snippet.read_text()
+
+
+def test_callers_environment_does_not_reach_the_helper(install) -> None:
+    """The agent plants modules and start-up hooks and points every variable it can at them: sudo resets the
+    environment and the helper's interpreter runs isolated (-I -S), so none of it runs as root."""
+    fs = install("broker")
+    home = f"/home/{fs.agent}"
+    marker = f"{home}/ran-as-root"
+    payload = f"import os\nopen({marker!r}, 'w').write(str(os.geteuid()))\n"
+    for name in ("juicefs_guard_helper.py", "os.py", "stat.py", "sitecustomize.py", "usercustomize.py", "evil.py"):
+        as_user(fs.agent, ["sh", "-c", f"printf '%s' \"$1\" > {home}/{name}", "sh", payload])
+    hostile = [
+        f"PYTHONPATH={home}",
+        f"PYTHONSTARTUP={home}/evil.py",
+        f"PYTHONHOME={home}",
+        f"PYTHONUSERBASE={home}",
+        f"LD_PRELOAD={home}/evil.so",
+        f"PATH={home}:/usr/bin:/bin",
+        "PYTHONINSPECT=1",
+    ]
+    for command in ([fs.wrapper, "status"], ["sudo", "-n", str(paths.HELPER_PATH), fs.name, "status"]):
+        result = as_user(fs.agent, ["env", *hostile, *command], cwd=home)
+        assert "not mounted" in result.stdout, result.stderr
+        assert not os.path.exists(marker), f"{command[0]} ran the agent's code"

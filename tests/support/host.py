@@ -109,6 +109,8 @@ def force_remove(name: str, agent: str | None) -> None:
     if agent:
         delete_user(agent)
         shutil.rmtree(paths.MOUNT_ROOT / agent, ignore_errors=True)
+        for log in paths.LOG_DIR.glob(f"sudo-{agent}.log*"):  # juicefs-guard keeps logs; tests do not
+            log.unlink(missing_ok=True)
 
 
 def tree_digest(root: str | Path) -> dict[str, str]:
