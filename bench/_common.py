@@ -126,12 +126,16 @@ class Volumes(list):
 def volumes(count: int = 1, progress: bool = True, meta: str = "sqlite") -> Iterator[Volumes]:
     if os.geteuid() != 0:
         sys.exit("run the benchmark as root (it creates users and mounts)")
+    sys.path.insert(0, str(REPO))
+    from tests.support.host import missing_state_dirs, remove_state_dirs
+
+    created = missing_state_dirs()
     workdir = Path(tempfile.mkdtemp(prefix="jfg-bench-"))
     os.chmod(workdir, 0o700)
     with contextlib.ExitStack() as stack:
+        stack.callback(remove_state_dirs, created)
         redis = None
         if meta == "redis":
-            sys.path.insert(0, str(REPO))
             from tests.support.services import redis_server
 
             redis = stack.enter_context(redis_server())

@@ -24,24 +24,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type
         report.longrepr = f"integration test skipped but JFG_REQUIRE_INTEGRATION=1: {reason}"
 
 
-# juicefs-guard keeps its state and log directories when the last filesystem is removed (logs are an audit
-# trail; the directories are cheap). The suite leaves the host as it found it: what it created, it deletes.
-_STATE_DIRS = ("/var/log/juicefs-guard", "/var/lib/juicefs-guard", "/var/cache/juicefs-guard", "/etc/juicefs-guard")
-_created_by_suite: list[str] = []
+_created_by_suite: list = []
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    _created_by_suite[:] = [d for d in _STATE_DIRS if not os.path.exists(d)]
+    if os.geteuid() == 0:
+        from tests.support.host import missing_state_dirs
+
+        _created_by_suite[:] = missing_state_dirs()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    import shutil
+    if os.geteuid() == 0:
+        from tests.support.host import remove_state_dirs
 
-    if (
-        os.geteuid() != 0
-        or os.path.exists("/etc/juicefs-guard/filesystems")
-        and os.listdir("/etc/juicefs-guard/filesystems")
-    ):
-        return  # something is still installed (a developer's volume): leave everything alone
-    for directory in _created_by_suite:
-        shutil.rmtree(directory, ignore_errors=True)
+        remove_state_dirs(_created_by_suite)

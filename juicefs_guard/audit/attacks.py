@@ -4,6 +4,7 @@ is what these checks see. A check that cannot run says skip, with the reason."""
 from __future__ import annotations
 
 import glob
+import re
 import shutil
 
 from juicefs_guard import paths
@@ -44,21 +45,62 @@ def strings_of_wrapper(ctx: Context) -> Finding:
     )
 
 
+_STRACE_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_C_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "v": "\v", "f": "\f", "a": "\a", "b": "\b", '"': '"', "\\": "\\"}
+
+
+def strace_strings(line: str) -> list[str]:
+    """The quoted strings of one strace line, C escapes decoded: strace prints `"...\\n..."`, and a secret
+    inside a script only matches after decoding."""
+    found = []
+    for match in _STRACE_STRING.finditer(line):
+        raw, out, pos = match.group(1), bytearray(), 0
+        while pos < len(raw):
+            if raw[pos] == "\\" and pos + 1 < len(raw):
+                code = raw[pos + 1]
+                octal = re.match(r"[0-7]{1,3}", raw[pos + 1 : pos + 4])
+                if code == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", raw[pos + 2 : pos + 4]):
+                    out.append(int(raw[pos + 2 : pos + 4], 16))
+                    pos += 4
+                elif octal:
+                    out.append(int(octal.group(0), 8) & 0xFF)
+                    pos += 1 + len(octal.group(0))
+                else:
+                    out += _C_ESCAPES.get(code, code).encode()
+                    pos += 2
+            else:
+                out += raw[pos].encode()
+                pos += 1
+        found.append(out.decode("utf-8", "replace"))
+    return found
+
+
+def wrapper_trace(ctx: Context) -> str:
+    """`strace -f` of the wrapper as the agent, run once per audit and shared by JG-302 and JG-304."""
+
+    def trace() -> str:
+        if ctx.mode == "embedded":
+            # Running `status` of an embedded wrapper is harmless and decrypts the whole script in memory.
+            action = "status"
+        else:
+            action = "--usage"
+        argv = ["strace", "-f", "-s", "9999", "-e", "trace=execve,write", ctx.entry["wrapper"], action]
+        result = ctx.as_agent(argv, timeout=60)
+        return result.stdout + result.stderr
+
+    return ctx.once("wrapper-trace", trace)
+
+
 def strace_of_wrapper(ctx: Context) -> Finding:
     if skipped := _no_agent("JG-302", ctx):
         return skipped
     if shutil.which("strace") is None:
         return _f("JG-302", ctx, SKIP, "strace is not installed (apt-get install strace)")
-    if ctx.mode == "embedded":
-        # Running `status` of an embedded wrapper is harmless and decrypts the whole script in memory.
-        argv = ["strace", "-f", "-s", "9999", "-e", "trace=execve,write", ctx.entry["wrapper"], "status"]
-    else:
-        argv = ["strace", "-f", "-s", "9999", "-e", "trace=execve,write", ctx.entry["wrapper"], "--usage"]
-    result = ctx.as_agent(argv, timeout=60)
-    trace = result.stdout + result.stderr
+    trace = wrapper_trace(ctx)
     if "execve(" not in trace:
         return _f("JG-302", ctx, SKIP, f"strace could not trace the wrapper: {trace.strip()[-160:]}")
-    keys = ctx.secret_in(trace)
+    decoded = "\n".join(text for line in trace.splitlines() for text in strace_strings(line))
+    keys = ctx.secret_in(decoded + "\n" + trace)
     if keys:
         return _f("JG-302", ctx, FAIL, f"strace -f of the wrapper as {ctx.agent} prints {', '.join(keys)}")
     return _f(
@@ -102,8 +144,24 @@ def _env_secret_names(ctx: Context, environ: str) -> list[str]:
 
 
 def proc_cmdline(ctx: Context) -> Finding:
+    """The daemons' command lines, and the shell that an shc binary starts: it gets the decrypted script as an
+    argument, so while the wrapper runs every local user can read it from /proc/<pid>/cmdline."""
     if skipped := _no_agent("JG-304", ctx):
         return skipped
+    if shutil.which("strace") is not None:
+        for line in wrapper_trace(ctx).splitlines():
+            if "execve(" not in line:
+                continue
+            keys = ctx.secret_in("\n".join(strace_strings(line)))
+            if keys:
+                program = (strace_strings(line) or ["?"])[0]
+                return _f(
+                    "JG-304",
+                    ctx,
+                    FAIL,
+                    f"the wrapper execs {program} with {', '.join(keys)} in its arguments: while it runs, any local "
+                    "user reads them from /proc/<pid>/cmdline",
+                )
     if not ctx.pids:
         return _f("JG-304", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
     for pid in ctx.pids:

@@ -150,10 +150,11 @@ CHECKS: dict[str, CheckInfo] = {
         ),
         _c(
             "JG-304",
-            "no juicefs command line holds a secret",
+            "no command line holds a secret",
             S.CRITICAL,
-            "/proc/<pid>/cmdline is readable by every user.",
-            "never pass secrets in arguments; reinstall",
+            "/proc/<pid>/cmdline is readable by every user: the juicefs daemons', and the shell that an shc binary "
+            "starts with the decrypted script as its argument.",
+            "never pass secrets in arguments; for an shc wrapper with secrets inside, use broker mode",
             "attack",
         ),
         _c(

@@ -4,7 +4,9 @@ secrets root knows (broker) or their salted hashes (embedded), and the juicefs p
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import shlex
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,15 @@ class Context:
     secrets_error: str = ""
     pids: list[int] = field(default_factory=list)
     mounted: list[str] = field(default_factory=list)
+    _results: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """One result per audit for work that several checks share (checks of one filesystem run in parallel)."""
+        with self._lock:
+            if key not in self._results:
+                self._results[key] = compute()
+            return self._results[key]
 
     @property
     def name(self) -> str:
@@ -71,6 +82,12 @@ def _candidates(text: str) -> list[str]:
             out.append(value)
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                 out.append(value[1:-1])
+            try:  # a shell assignment: export KEY='it'"'"'s' is the value it's
+                words = shlex.split(value)
+            except ValueError:
+                words = []
+            if len(words) == 1:
+                out.append(words[0])
     return out
 
 

@@ -190,3 +190,21 @@ def daemon_pids(mountpoint: str, name: str, agent: str) -> list[int]:
         if mountpoint in cmdline or f"/juicefs-guard/{name} " in cmdline or process.info["username"] == agent:
             found.append(process.pid)
     return found
+
+
+# juicefs-guard keeps its state and log directories when the last filesystem is removed (logs are an audit
+# trail). Tests and benchmarks leave the host as they found it: the directories they created, they delete.
+STATE_DIRS = (paths.LOG_DIR, paths.STATE_DIR, paths.CACHE_DIR, paths.ETC_DIR)
+
+
+def missing_state_dirs() -> list[Path]:
+    return [directory for directory in STATE_DIRS if not directory.exists()]
+
+
+def remove_state_dirs(created: Sequence[Path]) -> None:
+    """Delete the state directories in `created` (from missing_state_dirs() at the start), unless a filesystem
+    is still installed, e.g. a developer's own volume: then everything stays."""
+    if paths.REGISTRY_DIR.is_dir() and any(paths.REGISTRY_DIR.iterdir()):
+        return
+    for directory in created:
+        shutil.rmtree(directory, ignore_errors=True)
