@@ -113,15 +113,42 @@ def _read_as_agent(ctx: Context, path: str) -> tuple[bool, str]:
     return result.returncode == 0, result.stdout
 
 
+# One shell as the agent prints each file after a marker line; the marker is random per run, so content the agent
+# controls (its own daemon's environment, in embedded mode) cannot forge one.
+_CAT_EACH = (
+    'm=$1; shift; for p do printf "\\n%s %s\\n" "$m" "$p"; cat -- "$p" 2>/dev/null || printf "\\n%s!\\n" "$m"; done'
+)
+
+
+def read_files_as_agent(ctx: Context, files: list[str]) -> dict[str, str | None]:
+    """path -> its content as the agent reads it, or None when the agent cannot: one privilege drop for all."""
+    import secrets
+
+    marker = "JFG-" + secrets.token_hex(16)
+    result = ctx.as_agent(["/bin/sh", "-c", _CAT_EACH, "sh", marker, *files], timeout=30)
+    contents: dict[str, str | None] = dict.fromkeys(files)
+    for chunk in result.stdout.split(f"\n{marker} ")[1:]:
+        path, _, body = chunk.partition("\n")
+        contents[path] = None if body.endswith(f"\n{marker}!\n") else body
+    return contents
+
+
+def proc_files(ctx: Context) -> dict[str, str | None]:
+    """/proc/<pid>/environ and cmdline of every daemon, read once per audit for JG-303 and JG-304."""
+    files = [f"/proc/{pid}/{name}" for pid in ctx.pids for name in ("environ", "cmdline")]
+    return ctx.once("proc-files", lambda: read_files_as_agent(ctx, files))
+
+
 def proc_environ(ctx: Context) -> Finding:
     if skipped := _no_agent("JG-303", ctx):
         return skipped
     if not ctx.pids:
         return _f("JG-303", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
     exposed, readable = [], []
+    contents = proc_files(ctx)
     for pid in ctx.pids:
-        ok, text = _read_as_agent(ctx, f"/proc/{pid}/environ")
-        if not ok:
+        text = contents.get(f"/proc/{pid}/environ")
+        if text is None:
             continue
         readable.append(str(pid))
         names = _env_secret_names(ctx, text)
@@ -164,9 +191,10 @@ def proc_cmdline(ctx: Context) -> Finding:
                 )
     if not ctx.pids:
         return _f("JG-304", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
+    contents = proc_files(ctx)
     for pid in ctx.pids:
-        ok, text = _read_as_agent(ctx, f"/proc/{pid}/cmdline")
-        keys = ctx.secret_in(text.replace("\0", "\n")) if ok else []
+        text = contents.get(f"/proc/{pid}/cmdline")
+        keys = ctx.secret_in(text.replace("\0", "\n")) if text is not None else []
         if keys:
             return _f("JG-304", ctx, FAIL, f"/proc/{pid}/cmdline shows {', '.join(keys)}")
     return _f("JG-304", ctx, PASS, f"command lines of pids {', '.join(map(str, ctx.pids))} hold no secret")
@@ -200,12 +228,8 @@ def internal_files(ctx: Context) -> Finding:
         return skipped
     if not ctx.mounted:
         return _f("JG-306", ctx, SKIP, "not mounted: the internal files exist only while mounted")
-    readable = []
-    for mountpoint in ctx.mounted:
-        for name in (".config", ".accesslog"):
-            result = ctx.as_agent(["timeout", "2", "head", "-c", "1", f"{mountpoint}/{name}"], timeout=10)
-            if result.returncode == 0:
-                readable.append(f"{mountpoint}/{name}")
+    # Opening is the test (.accesslog is an endless stream: it is never read).
+    readable = readable_as_agent(ctx, [f"{mp}/{name}" for mp in ctx.mounted for name in (".config", ".accesslog")])
     if readable:
         return _f("JG-306", ctx, FAIL, f"{ctx.agent} reads {', '.join(readable)}")
     return _f("JG-306", ctx, PASS, f".config and .accesslog of {', '.join(ctx.mounted)} are unreadable for the agent")
