@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import re
+import secrets
 import shutil
 
 from juicefs_guard import paths
@@ -122,8 +123,6 @@ _CAT_EACH = (
 
 def read_files_as_agent(ctx: Context, files: list[str]) -> dict[str, str | None]:
     """path -> its content as the agent reads it, or None when the agent cannot: one privilege drop for all."""
-    import secrets
-
     marker = "JFG-" + secrets.token_hex(16)
     result = ctx.as_agent(["/bin/sh", "-c", _CAT_EACH, "sh", marker, *files], timeout=30)
     contents: dict[str, str | None] = dict.fromkeys(files)
@@ -206,12 +205,19 @@ def ptrace_and_mem(ctx: Context) -> Finding:
     if not ctx.pids:
         return _f("JG-305", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
     pid = str(ctx.pids[-1])
-    mem = ctx.as_agent(["dd", f"if=/proc/{pid}/mem", "of=/dev/null", "bs=4096", "count=1", "skip=16"], timeout=15)
-    mem_ok = mem.returncode == 0
+    # One privilege drop for both attempts: read a page of the daemon's memory, then ptrace-attach to it.
+    marker = "JFG-" + secrets.token_hex(8)
+    has_strace = shutil.which("strace") is not None
+    script = (
+        'if dd if=/proc/"$1"/mem of=/dev/null bs=4096 count=1 skip=16 2>/dev/null; then echo "$2"; fi; '
+        'if [ "$3" = yes ]; then timeout 3 strace -p "$1" -e trace=none 2>&1; fi'
+    )
+    probe = ctx.as_agent(["/bin/sh", "-c", script, "sh", pid, marker, "yes" if has_strace else "no"], timeout=15)
+    mem_ok = marker in probe.stdout.splitlines()
     attach = None
-    if shutil.which("strace"):
-        traced = ctx.as_agent(["timeout", "3", "strace", "-p", pid, "-e", "trace=none"], timeout=15)
-        attach = "attach" in traced.stderr and "Operation not permitted" not in traced.stderr
+    if has_strace:
+        traced = probe.stdout.replace(marker, "")
+        attach = "attach" in traced and "Operation not permitted" not in traced
     if mem_ok or attach:
         how = "read /proc/<pid>/mem" if mem_ok else "ptrace-attach"
         status = FAIL

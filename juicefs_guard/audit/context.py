@@ -91,10 +91,9 @@ def _candidates(text: str) -> list[str]:
     return out
 
 
-def juicefs_pids(entry: dict[str, Any], mountpoints: list[str]) -> list[int]:
-    """juicefs processes serving this filesystem. JuiceFS rewrites (and may cut) its command line, so also match
-    on the broker's per-filesystem cache dir and, in embedded mode, on the agent as owner."""
-    pids = []
+def juicefs_processes() -> list[tuple[int, str, str]]:
+    """(pid, command line, user) of every juicefs mount process, one scan of /proc for the whole audit."""
+    found = []
     for process in psutil.process_iter(["cmdline", "username", "name"]):
         try:
             cmdline = " ".join(process.info["cmdline"] or [])
@@ -102,27 +101,34 @@ def juicefs_pids(entry: dict[str, Any], mountpoints: list[str]) -> list[int]:
             continue
         if "juicefs" not in (process.info["name"] or "") and "juicefs" not in cmdline.split(" ")[0]:
             continue
-        if " mount " not in f" {cmdline} ":
-            continue
-        if (
-            any(mp in cmdline for mp in mountpoints)
-            or f"/juicefs-guard/{entry['name']} " in cmdline
-            or (entry["mode"] == "embedded" and process.info["username"] == entry["agent"])
-        ):
-            pids.append(process.pid)
-    return pids
+        if " mount " in f" {cmdline} ":
+            found.append((process.pid, cmdline, process.info["username"] or ""))
+    return found
 
 
-def build(entry: dict[str, Any]) -> Context:
+def juicefs_pids(entry: dict[str, Any], mountpoints: list[str], processes=None) -> list[int]:
+    """juicefs processes serving this filesystem. JuiceFS rewrites (and may cut) its command line, so also match
+    on the broker's per-filesystem cache dir and, in embedded mode, on the agent as owner."""
+    return [
+        pid
+        for pid, cmdline, user in (juicefs_processes() if processes is None else processes)
+        if any(mp in cmdline for mp in mountpoints)
+        or f"/juicefs-guard/{entry['name']} " in cmdline
+        or (entry["mode"] == "embedded" and user == entry["agent"])
+    ]
+
+
+def build(entry: dict[str, Any], processes=None, table=None) -> Context:
+    """`processes` (juicefs_processes()) and `table` (mount_table()) once for all filesystems of an audit."""
     context = Context(entry=entry, account=users.lookup(entry["agent"]))
     if entry["mode"] == "broker":
         try:
             context.secrets = {k: v for k, v in read_credentials(entry).items() if k in SECRET_KEYS and v}
         except (Failed, OSError) as exc:
             context.secrets_error = str(exc)
-    table = mount_table()
+    table = mount_table() if table is None else table
     context.mounted = [mp for mp in entry.get("mountpoints", []) if table.get(mp, "").startswith("fuse.juicefs")]
-    context.pids = juicefs_pids(entry, entry.get("mountpoints", []))
+    context.pids = juicefs_pids(entry, entry.get("mountpoints", []), processes)
     return context
 
 

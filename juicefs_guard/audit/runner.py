@@ -10,10 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from juicefs_guard import paths, registry, requestlog
 from juicefs_guard.audit import attacks, hostchecks, static
-from juicefs_guard.audit.context import Context, build
+from juicefs_guard.audit.context import Context, build, juicefs_processes
 from juicefs_guard.audit.model import Finding, Report
 from juicefs_guard.audit.report import to_json
 from juicefs_guard.errors import UserError
+from juicefs_guard.helper import mount_table
 from juicefs_guard.host.atomic import atomic_write, ensure_directory
 from juicefs_guard.host.lock import registry_lock
 
@@ -53,7 +54,8 @@ def run_audit(names: list[str] | None = None) -> Report:
             if name not in known:
                 raise UserError(f"no filesystem named {name}; installed: {', '.join(known) or 'none'}")
         entries = [registry.require(name) for name in (names or known)]
-        contexts = [build(entry) for entry in entries]
+        processes, table = juicefs_processes(), mount_table()
+        contexts = [build(entry, processes, table) for entry in entries]
         jobs = [job for context in contexts for job in _checks_for(context)]
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             results = list(pool.map(_safe, jobs))
