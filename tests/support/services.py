@@ -85,6 +85,18 @@ class Redis:
         )
 
 
+def read_pidfile(pidfile: Path, timeout: float = 10) -> int:
+    """A daemon creates its pidfile before it writes the pid: wait for a whole number, not for the file."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError):
+            text = pidfile.read_text()
+            if text.endswith("\n") and text.strip().isdigit():
+                return int(text)
+        time.sleep(0.02)
+    raise RuntimeError(f"{pidfile} did not get a pid within {timeout:.0f}s")
+
+
 @contextlib.contextmanager
 def redis_server(password: str = HOSTILE_PASSWORD, tls: Path | None = None) -> Iterator[Redis]:
     """redis-server with requirepass (from a 0600 config file, never argv). With `tls` (a directory holding
@@ -119,11 +131,7 @@ def redis_server(password: str = HOSTILE_PASSWORD, tls: Path | None = None) -> I
     conf.write_text("\n".join(lines) + "\n")
     os.chmod(conf, 0o600)
     subprocess.run(["redis-server", str(conf)], check=True, capture_output=True, timeout=30)
-    pidfile = directory / "redis.pid"
-    deadline = time.monotonic() + 10
-    while not pidfile.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    pid = int(pidfile.read_text())
+    pid = read_pidfile(directory / "redis.pid")
     try:
         wait_for_port(port)
         yield Redis(port=port, password=password, pid=pid, directory=directory, scheme="rediss" if tls else "redis")
