@@ -36,13 +36,26 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 
 def stop_pid(pid: int, timeout: float = 10.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    """SIGTERM, then SIGKILL after `timeout`; reaps the process when it is our child (a zombie still answers
+    kill(pid, 0))."""
+    try:
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        try:
             os.kill(pid, 0)
-            time.sleep(0.05)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def redis_conf_value(value: str) -> str:
@@ -85,18 +98,6 @@ class Redis:
         )
 
 
-def read_pidfile(pidfile: Path, timeout: float = 10) -> int:
-    """A daemon creates its pidfile before it writes the pid: wait for a whole number, not for the file."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(FileNotFoundError):
-            text = pidfile.read_text()
-            if text.endswith("\n") and text.strip().isdigit():
-                return int(text)
-        time.sleep(0.02)
-    raise RuntimeError(f"{pidfile} did not get a pid within {timeout:.0f}s")
-
-
 @contextlib.contextmanager
 def redis_server(password: str = HOSTILE_PASSWORD, tls: Path | None = None) -> Iterator[Redis]:
     """redis-server with requirepass (from a 0600 config file, never argv). With `tls` (a directory holding
@@ -107,8 +108,7 @@ def redis_server(password: str = HOSTILE_PASSWORD, tls: Path | None = None) -> I
     lines = [
         "bind 127.0.0.1",
         "protected-mode yes",
-        "daemonize yes",
-        f"pidfile {directory}/redis.pid",
+        "daemonize no",  # our child: its pid is known at once, and it is reaped
         f"dir {directory}",
         'save ""',
         "appendonly no",
@@ -130,13 +130,20 @@ def redis_server(password: str = HOSTILE_PASSWORD, tls: Path | None = None) -> I
     conf = directory / "redis.conf"
     conf.write_text("\n".join(lines) + "\n")
     os.chmod(conf, 0o600)
-    subprocess.run(["redis-server", str(conf)], check=True, capture_output=True, timeout=30)
-    pid = read_pidfile(directory / "redis.pid")
+    server = None
     try:
+        with open(directory / "redis.log", "wb") as log:
+            server = subprocess.Popen(
+                ["redis-server", str(conf)], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         wait_for_port(port)
-        yield Redis(port=port, password=password, pid=pid, directory=directory, scheme="rediss" if tls else "redis")
+        scheme = "rediss" if tls else "redis"
+        yield Redis(port=port, password=password, pid=server.pid, directory=directory, scheme=scheme)
     finally:
-        stop_pid(pid)
+        if server is not None:
+            stop_pid(server.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=5)  # a test may have reaped it already: then this only records that
         shutil.rmtree(directory, ignore_errors=True)
 
 
