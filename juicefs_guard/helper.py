@@ -344,25 +344,42 @@ def unescape_mountinfo(field: str) -> str:
     return "".join(out)
 
 
-def parse_secrets(text: str, origin: str) -> dict:
-    secrets = {}
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
+def secret_lines(text: str):
+    """(line number, key, value) for each line of a KEY=VALUE secrets text: blank lines and `#` comments skipped,
+    an `export ` prefix allowed, a `KEY:b64` key kept with its suffix, value None for a line without `=`.
+    Split on \\n only: str.splitlines() also breaks on \\x85, \\u2028..., which a password may hold. Shared
+    with juicefs_guard.secrets, which adds the administrator's checks and messages."""
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip("\r")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         key, sep, value = line.partition("=")
         key = key.strip()
         if key.startswith("export "):
             key = key[len("export ") :].strip()
+        yield number, key, value if sep else None
+
+
+def decode_b64(value: str) -> str:
+    """The value of a `KEY:b64=` line; ValueError when it is not base64 of UTF-8 text."""
+    import base64  # only here: the common mount path does without it
+
+    return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+
+
+def parse_secrets(text: str, origin: str) -> dict:
+    secrets = {}
+    for _number, key, value in secret_lines(text):
         encoded = key.endswith(":b64")
         if encoded:
             key = key[: -len(":b64")]
-        if not sep or key not in SECRET_KEYS:
+        if value is None or key not in SECRET_KEYS:
             raise Failed(f"{origin} has a line that is not one of {', '.join(SECRET_KEYS)}=VALUE")
         if encoded:
-            import base64
-
-            value = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            try:
+                value = decode_b64(value)
+            except ValueError:
+                raise Failed(f"{origin}: {key}:b64 is not valid base64 of UTF-8 text") from None
         secrets[key] = value
     return secrets
 
@@ -473,8 +490,9 @@ def client_argv(entry: dict, mountpoint: str) -> list:
 
 
 def do_mount(entry: dict, mountpoint: str) -> str:
-    if mountpoint in mount_table():
-        if mount_table()[mountpoint].startswith("fuse.juicefs"):
+    mounted = mount_table().get(mountpoint)
+    if mounted is not None:
+        if mounted.startswith("fuse.juicefs"):
             return f"{entry['name']} is already mounted at {mountpoint}"
         raise Refused(f"something else is mounted at {mountpoint}")
     check_chain(mountpoint)

@@ -4,13 +4,13 @@ root-owned 0600 file, or stdin. Never a command-line flag: argv is visible to ev
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 import stat
 import sys
 from collections.abc import Mapping
 
 from juicefs_guard.errors import UserError
+from juicefs_guard.helper import decode_b64, secret_lines
 
 SECRET_KEYS = ("META_PASSWORD", "ACCESS_KEY", "SECRET_KEY")
 
@@ -55,22 +55,14 @@ def parse_secrets_text(text: str, origin: str) -> Secrets:
     A value that holds a line break is written `KEY:b64=<base64>`; blank lines and `#` comments are skipped.
     """
     secrets: Secrets = {}
-    # Split on \n only: str.splitlines() also breaks on \x85, \u2028... which a password may hold.
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if key.startswith("export "):
-            key = key[len("export ") :].strip()
-        if not sep:
+    for number, key, value in secret_lines(text):
+        if value is None:
             raise UserError(f"{origin} line {number} is not KEY=VALUE; write e.g. META_PASSWORD=...")
         if key.endswith(":b64"):
             key = key[: -len(":b64")]
             try:
-                value = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+                value = decode_b64(value)
+            except ValueError:
                 raise UserError(f"{origin} line {number}: {key}:b64 is not valid base64 of UTF-8 text") from None
         if key not in SECRET_KEYS:
             raise UserError(f"{origin} line {number}: unknown key {key!r}; allowed keys: {', '.join(SECRET_KEYS)}")

@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from juicefs_guard.errors import OperationFailed
-from juicefs_guard.host.run import SAFE_PATH, base_environment
+from juicefs_guard.host.run import SAFE_PATH, run
 from juicefs_guard.secrets import Secret
 from juicefs_guard.spec import FilesystemSpec
 from juicefs_guard.templating import render_template
@@ -82,19 +81,12 @@ def compile_script(script: str) -> bytes:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(script)
         output = build / "wrapper"
-        env = base_environment({"CC": compiler, "TMPDIR": str(build)})
-        try:
-            result = subprocess.run(
-                [find_tool("shc") or "shc", "-r", "-f", str(source), "-o", str(output)],
-                env=env,
-                cwd=build,
-                capture_output=True,
-                text=True,
-                timeout=SHC_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise OperationFailed(f"shc did not finish within {SHC_TIMEOUT}s") from None
+        result = run(
+            [find_tool("shc") or "shc", "-r", "-f", str(source), "-o", str(output)],
+            env={"CC": compiler, "TMPDIR": str(build)},
+            cwd=str(build),
+            timeout=SHC_TIMEOUT,
+        )
         if result.returncode != 0 or not output.is_file():
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise OperationFailed(f"shc failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}")

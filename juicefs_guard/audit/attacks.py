@@ -26,6 +26,15 @@ def _no_agent(check: str, ctx: Context) -> Finding | None:
     return None
 
 
+def _no_daemon(check: str, ctx: Context) -> Finding | None:
+    """The checks that attack the daemons: skip without an agent or without a daemon to attack."""
+    if skipped := _no_agent(check, ctx):
+        return skipped
+    if not ctx.pids:
+        return _f(check, ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
+    return None
+
+
 def strings_of_wrapper(ctx: Context) -> Finding:
     if skipped := _no_agent("JG-301", ctx):
         return skipped
@@ -109,11 +118,6 @@ def strace_of_wrapper(ctx: Context) -> Finding:
     )
 
 
-def _read_as_agent(ctx: Context, path: str) -> tuple[bool, str]:
-    result = ctx.as_agent(["cat", path], timeout=15)
-    return result.returncode == 0, result.stdout
-
-
 # One shell as the agent prints each file after a marker line; the marker is random per run, so content the agent
 # controls (its own daemon's environment, in embedded mode) cannot forge one.
 _CAT_EACH = (
@@ -139,10 +143,8 @@ def proc_files(ctx: Context) -> dict[str, str | None]:
 
 
 def proc_environ(ctx: Context) -> Finding:
-    if skipped := _no_agent("JG-303", ctx):
+    if skipped := _no_daemon("JG-303", ctx):
         return skipped
-    if not ctx.pids:
-        return _f("JG-303", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
     exposed, readable = [], []
     contents = proc_files(ctx)
     for pid in ctx.pids:
@@ -178,9 +180,10 @@ def proc_cmdline(ctx: Context) -> Finding:
         for line in wrapper_trace(ctx).splitlines():
             if "execve(" not in line:
                 continue
-            keys = ctx.secret_in("\n".join(strace_strings(line)))
+            strings = strace_strings(line)
+            keys = ctx.secret_in("\n".join(strings))
             if keys:
-                program = (strace_strings(line) or ["?"])[0]
+                program = (strings or ["?"])[0]
                 return _f(
                     "JG-304",
                     ctx,
@@ -200,10 +203,8 @@ def proc_cmdline(ctx: Context) -> Finding:
 
 
 def ptrace_and_mem(ctx: Context) -> Finding:
-    if skipped := _no_agent("JG-305", ctx):
+    if skipped := _no_daemon("JG-305", ctx):
         return skipped
-    if not ctx.pids:
-        return _f("JG-305", ctx, SKIP, "no juicefs process serves this filesystem (nothing mounted)")
     pid = str(ctx.pids[-1])
     # One privilege drop for both attempts: read a page of the daemon's memory, then ptrace-attach to it.
     marker = "JFG-" + secrets.token_hex(8)
@@ -262,11 +263,8 @@ def logs_and_cache_as_agent(ctx: Context) -> Finding:
     readable = readable_as_agent(ctx, candidates)
     if ctx.mode == "embedded" and ctx.account:
         own = f"{ctx.account.home}/.juicefs"
-        secrets_in_own = []
-        for path in glob.glob(f"{own}/*.log"):
-            ok, text = _read_as_agent(ctx, path)
-            if ok and ctx.secret_in(text):
-                secrets_in_own.append(path)
+        logs = read_files_as_agent(ctx, glob.glob(f"{own}/*.log"))
+        secrets_in_own = [path for path, text in logs.items() if text is not None and ctx.secret_in(text)]
         if secrets_in_own:
             return _f("JG-307", ctx, FAIL, f"the agent's own juicefs logs hold a secret: {', '.join(secrets_in_own)}")
     if readable:

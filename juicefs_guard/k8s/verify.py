@@ -153,6 +153,11 @@ def _exec(runner: Runner, namespace: str, pod: str, container: str, script: str)
     return runner(["-n", namespace, "exec", pod, "-c", container, "--", "sh", "-c", script])
 
 
+def _secret_variables(listing: str) -> list[str]:
+    """Names of credential variables in `env`-style NAME=VALUE lines (never their values)."""
+    return [name for name in (line.split("=", 1)[0] for line in listing.splitlines()) if name in SECRET_VARS]
+
+
 def verify(namespace: str, deployment: str, runner: Runner) -> Report:
     target = locate(runner, namespace, deployment)
     report = Report(tool="juicefs-guard k8s verify")
@@ -166,7 +171,7 @@ def verify(namespace: str, deployment: str, runner: Runner) -> Report:
     if env.returncode != 0:
         add("JG-601", None, f"env failed in {target.user.name}: {env.stderr.strip()[:200]}")
     else:
-        found = [line.split("=", 1)[0] for line in env.stdout.splitlines() if line.split("=", 1)[0] in SECRET_VARS]
+        found = _secret_variables(env.stdout)
         add(
             "JG-601",
             not found,
@@ -208,7 +213,7 @@ def verify(namespace: str, deployment: str, runner: Runner) -> Report:
     if proc1.returncode != 0:
         add("JG-604", True, f"/proc/1/environ unreadable in {target.user.name}")
     else:
-        names = [line.split("=", 1)[0] for line in proc1.stdout.splitlines() if line.split("=", 1)[0] in SECRET_VARS]
+        names = _secret_variables(proc1.stdout)
         add(
             "JG-604",
             not names,
