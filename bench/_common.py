@@ -19,9 +19,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-CLI = str(Path(sys.executable).with_name("juicefs-guard"))
-CLIENT = "/usr/local/lib/juicefs-guard/juicefs"
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the test suite's helpers: one privilege drop, one init builder, one clean-up
+
+from juicefs_guard import paths  # noqa: E402
+from juicefs_guard.helper import mount_table  # noqa: E402
+from tests.support.host import (  # noqa: E402
+    CLI,
+    as_user,
+    file_storage,
+    force_remove,
+    init_args,
+    missing_state_dirs,
+    remove_state_dirs,
+    write_secrets,
+)
+
+CLIENT = str(paths.MANAGED_JUICEFS)
 
 
 def machine() -> str:
@@ -29,16 +43,14 @@ def machine() -> str:
 
 
 def agent_run(user: str, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    command = ["setpriv", "--reuid", user, "--regid", user, "--init-groups", "--reset-env", *argv]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    result = as_user(user, argv, timeout=600)
     if check and result.returncode != 0:
         raise RuntimeError(f"{argv} as {user} failed: {result.stderr.strip()}")
     return result
 
 
 def mounted(point: str) -> bool:
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        return any(line.split()[4] == point for line in handle)
+    return point in mount_table()
 
 
 def median_ms(samples: list[float]) -> float:
@@ -78,30 +90,9 @@ class Volumes(list):
             name, agent = f"bench{tag}", f"jfgb{tag}"
             (self.workdir / name).mkdir()
             meta_url, values = self._meta(name)
-            argv = [
-                CLI,
-                "init",
-                "--non-interactive",
-                "--name",
-                name,
-                "--agent",
-                agent,
-                "--mode",
-                "broker",
-                "--meta-url",
-                meta_url,
-                "--storage",
-                "file",
-                "--bucket",
-                f"{self.workdir}/{name}/",
-                "--format",
-            ]
+            argv = [CLI, *init_args(name, agent, meta_url, *file_storage(self.workdir / name), mode="broker")]
             if values:
-                secrets_file = self.workdir / f"{name}.env"
-                fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.writelines(f"{key}={value}\n" for key, value in values.items())
-                argv += ["--secrets-file", str(secrets_file)]
+                argv += ["--secrets-file", str(write_secrets(self.workdir, **values))]
             result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
             if result.returncode != 0:
                 raise RuntimeError(f"init failed: {result.stderr.strip()}")
@@ -111,7 +102,7 @@ class Volumes(list):
                     agent,
                     meta_url,
                     f"/home/{agent}/juicefs-scripts/{name}",
-                    f"/srv/juicefs-guard/{agent}/{name}",
+                    str(paths.default_mountpoint(agent, name)),
                     self.workdir,
                     values,
                 )
@@ -126,9 +117,6 @@ class Volumes(list):
 def volumes(count: int = 1, progress: bool = True, meta: str = "sqlite") -> Iterator[Volumes]:
     if os.geteuid() != 0:
         sys.exit("run the benchmark as root (it creates users and mounts)")
-    sys.path.insert(0, str(REPO))
-    from tests.support.host import missing_state_dirs, remove_state_dirs
-
     created = missing_state_dirs()
     workdir = Path(tempfile.mkdtemp(prefix="jfg-bench-"))
     os.chmod(workdir, 0o700)
@@ -145,9 +133,7 @@ def volumes(count: int = 1, progress: bool = True, meta: str = "sqlite") -> Iter
             yield made
         finally:
             for volume in made:
-                subprocess.run([CLI, "remove", volume.name, "--yes", "--delete-user"], capture_output=True, timeout=300)
-                for log in Path("/var/log/juicefs-guard").glob(f"sudo-{volume.agent}.log*"):
-                    log.unlink(missing_ok=True)
+                force_remove(volume.name, volume.agent)
             shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -49,9 +49,7 @@ def main() -> None:
         helper = "/usr/local/lib/juicefs-guard/helper"
         pieces = {
             "setpriv (the benchmark's own privilege drop)": lambda: agent_run(volume.agent, ["true"]),
-            "shc wrapper, usage error (shc + bash)": lambda: agent_run(
-                volume.agent, [volume.wrapper, "x"], check=False
-            ),
+            "shc wrapper, usage error (shc + sh)": lambda: agent_run(volume.agent, [volume.wrapper, "x"], check=False),
             "python3 -I -S -c pass": lambda: agent_run(volume.agent, ["python3", "-I", "-S", "-c", "pass"]),
             "sudo -n helper FS status (sudo + helper)": lambda: agent_run(
                 volume.agent, ["sudo", "-n", helper, volume.name, "status"], check=False

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from juicefs_guard import paths
-from tests.support.host import as_user, cli, force_remove, fuse_mounts, unique_name
+from tests.support.host import as_user, cli, force_remove, fuse_mounts, init_args, unique_name, write_secrets
 from tests.support.services import S3, Redis, moto_s3, redis_server
 
 REQUIRED_TOOLS = ("shc", "cc", "sudo", "redis-server", "setpriv", "strace", "strings", "visudo", "fusermount3")
@@ -47,15 +47,6 @@ def redis() -> Iterator[Redis]:
 def s3() -> Iterator[S3]:
     with moto_s3() as server:
         yield server
-
-
-def write_secrets(directory: Path, **values: str) -> Path:
-    path = directory / f"secrets-{unique_name('s')}.env"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        for key, value in values.items():
-            handle.write(f"{key}={value}\n")
-    return path
 
 
 @dataclass
@@ -111,7 +102,7 @@ def install(redis: Redis, secrets_dir: Path, request: pytest.FixtureRequest) -> 
         secrets = {"META_PASSWORD": redis.password} if secrets is None else secrets
         if meta_url is None:
             meta_url = redis.url(_free_db(redis, db_counter))
-        args = ["init", "--non-interactive", "--name", name, "--agent", agent, "--mode", mode, "--meta-url", meta_url]
+        args = init_args(name, agent, meta_url, mode=mode)
         if fmt:
             if storage is None and mode == "embedded":
                 # The agent's own daemon writes the objects: a root-only local directory would not do.

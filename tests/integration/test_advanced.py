@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from juicefs_guard import paths, registry
-from tests.support.host import as_user, cli, fuse_mounts, host_snapshot, unique_name
+from tests.support.host import as_user, cli, fuse_mounts, host_snapshot, init_args, unique_name
 from tests.support.services import redis_server
 from tests.support.tls import make_certificates
 
@@ -59,22 +59,8 @@ def test_redis_tls_client_certificate_broker(install, tls_redis) -> None:
 def test_tls_key_refused_in_embedded_mode(tls_redis, tmp_path) -> None:
     server, certs = tls_redis
     before = host_snapshot()
-    result = cli(
-        "init",
-        "--non-interactive",
-        "--name",
-        unique_name("fs"),
-        "--agent",
-        unique_name(),
-        "--mode",
-        "embedded",
-        "--meta-url",
-        server.url(1),
-        "--meta-tls-cert",
-        str(certs / "client.crt"),
-        "--meta-tls-key",
-        str(certs / "client.key"),
-    )
+    tls = ["--meta-tls-cert", str(certs / "client.crt"), "--meta-tls-key", str(certs / "client.key")]
+    result = cli(*init_args(unique_name("fs"), unique_name(), server.url(1), *tls, mode="embedded"))
     assert result.returncode == 2
     assert "embedded mode" in result.stderr and "Traceback" not in result.stderr
     assert host_snapshot() == before
@@ -167,18 +153,7 @@ def test_secrets_command_with_age_on_s3(install, age_files, s3, redis) -> None:
 )
 def test_failing_or_slow_secrets_command_changes_nothing(redis, command, message) -> None:
     before = host_snapshot()
-    result = cli(
-        "init",
-        "--non-interactive",
-        "--name",
-        unique_name("fs"),
-        "--agent",
-        unique_name(),
-        "--meta-url",
-        redis.url(1),
-        "--secrets-command",
-        command,
-    )
+    result = cli(*init_args(unique_name("fs"), unique_name(), redis.url(1), "--secrets-command", command))
     assert result.returncode == 2, result.stderr
     assert message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.host import CLI, as_user, cli, host_snapshot, unique_name
+from tests.support.host import CLI, as_user, cli, file_storage, host_snapshot, init_args, unique_name, write_secrets
 from tests.support.services import Redis
 
 AGENT = unique_name()  # never created: every row must fail before a user exists
@@ -124,27 +124,9 @@ def install_module(redis, tmp_path_factory):
     from tests.support.host import force_remove
 
     name, agent = unique_name("fs"), unique_name()
-    secrets = tmp_path_factory.mktemp("bad") / "s.env"
-    secrets.write_text(f"META_PASSWORD={redis.password}\n")
-    os.chmod(secrets, 0o600)
+    secrets = write_secrets(tmp_path_factory.mktemp("bad"), META_PASSWORD=redis.password)
     bucket = tmp_path_factory.mktemp("bucket")
-    result = cli(
-        "init",
-        "--non-interactive",
-        "--name",
-        name,
-        "--agent",
-        agent,
-        "--meta-url",
-        redis.url(14),
-        "--secrets-file",
-        str(secrets),
-        "--format",
-        "--storage",
-        "file",
-        "--bucket",
-        f"{bucket}/",
-    )
+    result = cli(*init_args(name, agent, redis.url(14), "--secrets-file", str(secrets), *file_storage(bucket)))
     assert result.returncode == 0, result.stderr
 
     class Existing:

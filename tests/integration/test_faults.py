@@ -12,31 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import write_secrets
-from tests.support.host import CLI, cli, force_remove, host_snapshot, unique_name
+from tests.support.host import (
+    CLI,
+    cli,
+    file_storage,
+    force_remove,
+    host_snapshot,
+    init_args,
+    unique_name,
+    write_secrets,
+)
 from tests.support.services import redis_server
 
 
 def _args(name: str, agent: str, url: str, secrets: Path, bucket: Path) -> list[str]:
-    return [
-        "init",
-        "--non-interactive",
-        "--name",
-        name,
-        "--agent",
-        agent,
-        "--mode",
-        "broker",
-        "--meta-url",
-        url,
-        "--secrets-file",
-        str(secrets),
-        "--format",
-        "--storage",
-        "file",
-        "--bucket",
-        f"{bucket}/",
-    ]
+    return init_args(name, agent, url, "--secrets-file", str(secrets), *file_storage(bucket), mode="broker")
 
 
 def _popen(args: list[str]) -> subprocess.Popen:

@@ -8,28 +8,13 @@ import subprocess
 import threading
 
 from juicefs_guard import paths, registry
-from tests.integration.conftest import write_secrets
-from tests.support.host import as_user, cli, fuse_mounts, unique_name
+from tests.support.host import as_user, cli, file_storage, fuse_mounts, init_args, unique_name, write_secrets
 from tests.support.services import redis_server
 
 
 def _init_args(fs, redis, secrets_file: str, *extra: str) -> list[str]:
     entry = registry.require(fs.name)
-    return [
-        "init",
-        "--non-interactive",
-        "--name",
-        fs.name,
-        "--agent",
-        fs.agent,
-        "--mode",
-        fs.mode,
-        "--meta-url",
-        entry["meta_url"],
-        "--secrets-file",
-        secrets_file,
-        *extra,
-    ]
+    return init_args(fs.name, fs.agent, entry["meta_url"], "--secrets-file", secrets_file, *extra, mode=fs.mode)
 
 
 def test_identical_init_is_a_noop_and_other_settings_need_force(install, redis, secrets_dir) -> None:
@@ -104,18 +89,7 @@ def test_remove_with_a_mount_keeps_the_data(install, redis, secrets_dir) -> None
     assert not subprocess.run(["test", "-e", fs.wrapper]).returncode == 0
     assert subprocess.run(["id", fs.agent], capture_output=True).returncode == 0, "the user is kept by default"
     secrets = write_secrets(secrets_dir, META_PASSWORD=redis.password)
-    again = cli(
-        "init",
-        "--non-interactive",
-        "--name",
-        fs.name,
-        "--agent",
-        fs.agent,
-        "--meta-url",
-        entry["meta_url"],
-        "--secrets-file",
-        str(secrets),
-    )
+    again = cli(*init_args(fs.name, fs.agent, entry["meta_url"], "--secrets-file", str(secrets)))
     assert again.returncode == 0, again.stderr
     fs.mount()
     try:
@@ -180,23 +154,8 @@ def test_concurrent_inits_and_audit_leave_the_registry_intact(install, redis, se
     results: dict[str, subprocess.CompletedProcess] = {}
 
     def run(name: str, agent: str, db: int) -> None:
-        results[name] = cli(
-            "init",
-            "--non-interactive",
-            "--name",
-            name,
-            "--agent",
-            agent,
-            "--meta-url",
-            redis.url(db),
-            "--secrets-file",
-            secrets,
-            "--format",
-            "--storage",
-            "file",
-            "--bucket",
-            str(secrets_dir.parent / f"b-{name}") + "/",
-        )
+        bucket = secrets_dir.parent / f"b-{name}"
+        results[name] = cli(*init_args(name, agent, redis.url(db), "--secrets-file", secrets, *file_storage(bucket)))
 
     for name in names:
         (secrets_dir.parent / f"b-{name}").mkdir(mode=0o700)

@@ -16,27 +16,25 @@ COMMAND = Path("/usr/local/bin/juicefs-guard")
 DATA = Path("/var/lib/juicefs-guard/quickstart")
 
 
+def quickstart(agent: str, name: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(REPO / "scripts/quickstart.sh"), "--agent", agent, "--name", name],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def test_quickstart_gives_the_agent_a_working_mount() -> None:
     agent, name = unique_name(), unique_name("qs")
     existed = {path: path.exists() or path.is_symlink() for path in (VENV, COMMAND, DATA)}
     wrapper = f"/home/{agent}/juicefs-scripts/{name}"
     try:
-        first = subprocess.run(
-            ["bash", str(REPO / "scripts/quickstart.sh"), "--agent", agent, "--name", name],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            stdin=subprocess.DEVNULL,
-        )
+        first = quickstart(agent, name)
         assert first.returncode == 0, first.stderr[-3000:]
         assert f"sudo -u {agent} {wrapper} mount" in first.stdout
-        second = subprocess.run(
-            ["bash", str(REPO / "scripts/quickstart.sh"), "--agent", agent, "--name", name],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            stdin=subprocess.DEVNULL,
-        )
+        second = quickstart(agent, name)
         assert second.returncode == 0 and "nothing to do" in second.stdout
         mounted = subprocess.run(
             ["sudo", "-u", agent, wrapper, "mount"],

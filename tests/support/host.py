@@ -38,6 +38,30 @@ def cli(
     )
 
 
+def init_args(name: str, agent: str, meta_url: str, *extra: str, mode: str | None = None) -> list[str]:
+    """`init --non-interactive` for one filesystem (mode: the default, broker, unless given); `extra` holds the
+    flags a test is about."""
+    args = ["init", "--non-interactive", "--name", name, "--agent", agent]
+    if mode is not None:
+        args += ["--mode", mode]
+    return [*args, "--meta-url", meta_url, *extra]
+
+
+def file_storage(bucket: str | Path) -> list[str]:
+    """Format the volume on local storage in `bucket`."""
+    return ["--format", "--storage", "file", "--bucket", f"{bucket}/"]
+
+
+def write_secrets(directory: Path, **values: str) -> Path:
+    """A root 0600 KEY=VALUE file, as init wants it."""
+    path = directory / f"secrets-{unique_name('s')}.env"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        for key, value in values.items():
+            handle.write(f"{key}={value}\n")
+    return path
+
+
 def as_user(
     user: str, argv: Sequence[str], *, timeout: float = 120, input_text: str | None = None, cwd: str = "/"
 ) -> subprocess.CompletedProcess[str]:
