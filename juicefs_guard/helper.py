@@ -315,16 +315,23 @@ def check_chain(path: str) -> None:
             raise Refused(f"{current} is writable by a user other than root")
 
 
+MOUNTINFO = "/proc/self/mountinfo"
+
+
 def mount_table() -> dict[str, str]:
     """Mountpoint -> filesystem type, from the kernel's table (octal escapes decoded)."""
+    with open(MOUNTINFO, encoding="utf-8", errors="surrogateescape") as handle:
+        return parse_mount_table(handle.read())
+
+
+def parse_mount_table(text: str) -> dict[str, str]:
     table = {}
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as handle:
-        for line in handle:
-            left, _, right = line.partition(" - ")
-            fields = left.split()
-            if len(fields) < 5 or not right:
-                continue
-            table[unescape_mountinfo(fields[4])] = right.split()[0]
+    for line in text.split("\n"):  # not splitlines(): a path may hold \x85 or \u2028; the kernel escapes only \n
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5 or not right:
+            continue
+        table[unescape_mountinfo(fields[4])] = right.split()[0]
     return table
 
 
@@ -506,8 +513,8 @@ def do_mount(entry: dict, mountpoint: str) -> str:
     # output goes to the root-only log, and we wait only until the kernel shows the mount.
     pid = spawn_client(argv, env, log_path)
     deadline = time.monotonic() + MOUNT_TIMEOUT
-    for _ in wait_for_mount_table_changes(deadline):
-        if mount_table().get(mountpoint, "").startswith("fuse.juicefs"):
+    for table in mount_tables(deadline):
+        if table.get(mountpoint, "").startswith("fuse.juicefs"):
             return f"{entry['name']} mounted at {mountpoint}"
         finished, status = os.waitpid(pid, os.WNOHANG)
         if finished:
@@ -536,20 +543,21 @@ def spawn_client(argv: list, env: dict, log_path: str) -> int:
         os.close(log_fd)
 
 
-def wait_for_mount_table_changes(deadline: float):
-    """Yield at once, then each time the kernel's mount table changes (poll() on mountinfo wakes with POLLPRI),
-    and at least every 20 ms so that a client that died is noticed: no sleep-and-poll delay on the ready path."""
+def mount_tables(deadline: float):
+    """The mount table now, then each time the kernel changes it (poll() on mountinfo wakes with POLLPRI), and
+    at least every 20 ms so that a client that died is noticed: no sleep-and-poll delay on the ready path, and
+    one read of the table per wake-up."""
     import select
 
-    with open("/proc/self/mountinfo", "rb") as watched:
+    with open(MOUNTINFO, encoding="utf-8", errors="surrogateescape") as watched:
         poller = select.poll()
         poller.register(watched.fileno(), select.POLLPRI | select.POLLERR)
-        yield
-        while time.monotonic() < deadline:
-            if poller.poll(20):
-                watched.seek(0)
-                watched.read()  # re-arms the notification
-            yield
+        while True:
+            watched.seek(0)
+            yield parse_mount_table(watched.read())
+            if time.monotonic() >= deadline:
+                return
+            poller.poll(20)
 
 
 def do_umount(entry: dict, mountpoint: str) -> str:
