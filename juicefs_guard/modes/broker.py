@@ -51,7 +51,7 @@ import sys
 sys.path.insert(0, "{directory}")
 import juicefs_guard_helper  # noqa: E402
 
-sys.exit(juicefs_guard_helper.main(sys.argv[1:]))
+juicefs_guard_helper.run(sys.argv[1:])
 """
 
 # Run by the helper's own interpreter: its bytecode format and cache tag are the ones that count.

@@ -26,6 +26,20 @@ def test_registry_parser_reads_what_tomlw_writes_like_tomllib(document) -> None:
     assert helper.parse_registry(text) == tomllib.loads(text)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='"\\\n'), max_size=30))
+def test_registry_parser_takes_raw_string_characters_like_tomllib(raw) -> None:
+    """Characters tomlw never leaves raw (tabs, control characters, DEL) are judged as tomllib judges them."""
+    text = f'a = "{raw}"\n'
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        with pytest.raises(helper.RegistryFormatError):
+            helper.parse_registry(text)
+    else:
+        assert helper.parse_registry(text) == expected
+
+
 @pytest.mark.parametrize(
     "text",
     [
