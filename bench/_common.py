@@ -5,6 +5,7 @@ agent users, removed at the end even on Ctrl-C."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import secrets
@@ -27,6 +28,7 @@ from juicefs_guard.helper import mount_table  # noqa: E402
 from tests.support.host import (  # noqa: E402
     CLI,
     as_user,
+    as_user_argv,
     file_storage,
     force_remove,
     init_args,
@@ -47,6 +49,52 @@ def agent_run(user: str, argv: list[str], check: bool = True) -> subprocess.Comp
     if check and result.returncode != 0:
         raise RuntimeError(f"{argv} as {user} failed: {result.stderr.strip()}")
     return result
+
+
+# Runs as the agent, like the agent's shell: reads one JSON argv per line, runs it, answers with the wall time.
+_AGENT_SHELL = """
+import json, subprocess, sys, time
+for line in sys.stdin:
+    argv = json.loads(line)
+    start = time.perf_counter()
+    done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    print(json.dumps([took, done.returncode, done.stderr[-500:]]), flush=True)
+"""
+
+
+class AgentShell:
+    """A process of the agent's, started through one privilege drop, that times the commands it is given from the
+    inside: the agent pays a fork and an exec for its wrapper, not the benchmark's `setpriv` as well."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        self.process = subprocess.Popen(
+            as_user_argv(user, ["/usr/bin/python3", "-I", "-S", "-c", _AGENT_SHELL]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd="/",
+        )
+
+    def timed(self, argv: list[str], check: bool = True) -> float:
+        """Seconds the agent waited for argv to finish."""
+        self.process.stdin.write(json.dumps(argv) + "\n")
+        self.process.stdin.flush()
+        took, code, stderr = json.loads(self.process.stdout.readline())
+        if check and code != 0:
+            raise RuntimeError(f"{argv} as {self.user} failed with exit {code}: {stderr.strip()}")
+        return took
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+    def __enter__(self) -> AgentShell:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def mounted(point: str) -> bool:
@@ -185,6 +233,13 @@ def _clients_of(mountpoint: str) -> list[int]:
     return found
 
 
+def wait_for_clients_to_exit(mountpoint: str, timeout: float = 30) -> None:
+    """After an unmount the client takes a moment to exit; the next measurement must not share the CPU with it."""
+    deadline = time.monotonic() + timeout
+    while _clients_of(mountpoint) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def stop_direct(mountpoint: str) -> None:
     """Unmount and wait for the client to exit; a mount that stays would make the next "ready" instant and the
     figures meaningless, so it is an error."""
@@ -198,9 +253,7 @@ def stop_direct(mountpoint: str) -> None:
     else:
         subprocess.run(["umount", "-l", mountpoint], capture_output=True, timeout=60)
         raise RuntimeError(f"direct mount did not unmount: {result.stderr.strip()}")
-    deadline = time.monotonic() + 30
-    while _clients_of(mountpoint) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_clients_to_exit(mountpoint)
     for pid in _clients_of(mountpoint):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

@@ -143,14 +143,16 @@ def _ids(user: str) -> tuple[int, int]:
 
 
 def report(args: argparse.Namespace, guarded: list[dict], direct: list[dict], dropped: bool) -> None:
+    """Two views of the same rounds: the ratio of the medians (what the target names), and the median of the
+    ratios within each round, whose two runs were back to back, so that the machine's drift cancels."""
+
     def median(rows: list[dict], key: str) -> float:
         return statistics.median(row[key] for row in rows)
 
     print(f"# data path, {datetime.date.today()}, {machine()}, {args.runs} rounds each, order alternated")
     print(f"# page cache dropped before reads: {'yes' if dropped else 'no (not permitted here)'}")
-    print(
-        f"{'measure':<28} {'guarded':>12} {'direct':>12} {'ratio':>7}   (ratio = guarded/direct rate, target >= 0.97)"
-    )
+    print("# ratio = guarded rate / direct rate, target >= 0.97; per round: median [lowest, highest]")
+    print(f"{'measure':<24} {'guarded':>10} {'direct':>10} {'ratio':>7}   {'per round':<22}")
     rows = [
         ("sequential write MiB/s", "write", args.size_mb),
         ("sequential read MiB/s", "read", args.size_mb),
@@ -160,7 +162,9 @@ def report(args: argparse.Namespace, guarded: list[dict], direct: list[dict], dr
     ]
     for label, key, amount in rows:
         g, d = amount / median(guarded, key), amount / median(direct, key)
-        print(f"{label:<28} {g:12.1f} {d:12.1f} {g / d:7.3f}")
+        paired = sorted(d_row[key] / g_row[key] for g_row, d_row in zip(guarded, direct, strict=True))
+        spread = f"{statistics.median(paired):.3f} [{paired[0]:.3f}, {paired[-1]:.3f}]"
+        print(f"{label:<24} {g:10.1f} {d:10.1f} {g / d:7.3f}   {spread:<22}")
 
 
 if __name__ == "__main__":

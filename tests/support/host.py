@@ -62,13 +62,17 @@ def write_secrets(directory: Path, **values: str) -> Path:
     return path
 
 
+def as_user_argv(user: str, argv: Sequence[str]) -> list[str]:
+    """The command line that runs argv as `user` (setpriv: the user's uid, gid and groups, a reset environment)."""
+    return ["setpriv", "--reuid", user, "--regid", user, "--init-groups", "--reset-env", *argv]
+
+
 def as_user(
     user: str, argv: Sequence[str], *, timeout: float = 120, input_text: str | None = None, cwd: str = "/"
 ) -> subprocess.CompletedProcess[str]:
     """A real privilege drop: uid, gid and supplementary groups of `user`, and a clean environment."""
-    command = ["setpriv", "--reuid", user, "--regid", user, "--init-groups", "--reset-env", *argv]
     return subprocess.run(
-        command,
+        as_user_argv(user, argv),
         capture_output=True,
         text=True,
         timeout=timeout,
