@@ -3,7 +3,7 @@ small files), as the agent, through its broker mount against a direct root mount
 same client and options, in one run, which goes first alternating from round to round. Prints medians and the
 ratios guarded/direct (target >= 0.97).
 
-    sudo /opt/juicefs-guard-test/bin/python bench/bench_datapath.py [--size-mb 1024] [--files 10000] [--runs 4]
+    sudo /opt/juicefs-guard-test/bin/python bench/bench_datapath.py [--size-mb 1024] [--files 10000] [--runs 10]
 
 The guard adds no process to the data path (the agent's reads and writes go to the kernel and to a root
 `juicefs` daemon in both cases); this benchmark shows that the guarded mount's options cost nothing either.
@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="size of the sequential file (default 1024)")
     parser.add_argument("--files", type=int, default=10000, help="number of small files (default 10000)")
-    parser.add_argument("--runs", type=int, default=4, help="rounds per mount, order alternated (default 4)")
+    parser.add_argument("--runs", type=int, default=10, help="rounds per mount, order alternated (default 10)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds of rest after each workload (default 5)")
     args = parser.parse_args()
     with volumes(1) as (volume,):
