@@ -114,8 +114,9 @@ def ensure_account(tx: Transaction, spec: FilesystemSpec, progress: Progress) ->
         users.check_adoptable(account)
         return account, False
     progress(f"creating agent user {spec.agent} (locked, own primary group)...")
-    account = users.create(spec.agent)
-    tx.on_rollback(f"user {spec.agent}", lambda: users.delete(spec.agent))
+    with tx.step():
+        account = users.create(spec.agent)
+        tx.on_rollback(f"user {spec.agent}", lambda: users.delete(spec.agent))
     return account, True
 
 
@@ -126,9 +127,10 @@ def ensure_client(tx: Transaction, source: str) -> str:
 
     make_directory(tx, paths.LIB_DIR, mode=0o755)
     existed = paths.MANAGED_JUICEFS.exists()
-    target, _changed = juicefs.install_client(Path(source))
-    if not existed and target == paths.MANAGED_JUICEFS:
-        tx.on_rollback("the managed juicefs client", lambda: paths.MANAGED_JUICEFS.unlink(missing_ok=True))
+    with tx.step():
+        target, _changed = juicefs.install_client(Path(source))
+        if not existed and target == paths.MANAGED_JUICEFS:
+            tx.on_rollback("the managed juicefs client", lambda: paths.MANAGED_JUICEFS.unlink(missing_ok=True))
     return str(target)
 
 
@@ -199,11 +201,13 @@ def init(request: InitRequest, progress: Progress = print) -> InitResult:
             mode_fields = MODES[spec.mode].install(tx, spec, account, client, request.secrets)
             if spec.nft_block:
                 progress(f"blocking uid {account.uid} from the metadata engine (nftables)...")
-                targets = nft.install(spec.name, account.uid, spec.meta_url)
-                tx.on_rollback("the nftables rule", lambda: nft.remove(spec.name))
+                with tx.step():
+                    targets = nft.install(spec.name, account.uid, spec.meta_url)
+                    tx.on_rollback("the nftables rule", lambda: nft.remove(spec.name))
                 mode_fields = {**mode_fields, "nft_block": True, "nft_targets": [f"{a}:{p}" for a, p in targets]}
             entry = build_entry(spec, account, created_user, client, request.secrets, mode_fields, request.extra)
-            registry.save(spec.name, entry)
-            tx.on_rollback(f"registry entry {spec.name}", lambda: registry.delete(spec.name))
+            with tx.step():
+                registry.save(spec.name, entry)
+                tx.on_rollback(f"registry entry {spec.name}", lambda: registry.delete(spec.name))
             tx.commit()
     return InitResult(True, entry, f"{spec.name} installed in {spec.mode} mode for agent {spec.agent}")

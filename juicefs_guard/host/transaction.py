@@ -1,5 +1,10 @@
 """Rollback for `init`: every step that changes the host registers how to undo it; a failure, Ctrl-C or
-SIGTERM undoes them in reverse order, so a failed run leaves the host as it found it."""
+SIGTERM undoes them in reverse order, so a failed run leaves the host as it found it.
+
+A change and the registration of its undo happen inside `tx.step()`, with SIGINT, SIGTERM and SIGHUP held back:
+a signal that arrives between the two would otherwise leave a change that nothing undoes. It is delivered as
+soon as the step ends. The rollback itself runs with them held back too, so a second signal cannot cut it
+short."""
 
 from __future__ import annotations
 
@@ -16,6 +21,10 @@ class Transaction:
     def on_rollback(self, what: str, action: Callable[[], object]) -> None:
         self._undo.append((what, action))
 
+    def step(self) -> contextlib.AbstractContextManager[None]:
+        """Around one change and its `on_rollback`: no signal lands between them."""
+        return holding_signals()
+
     def rollback(self) -> list[str]:
         problems = []
         while self._undo:
@@ -30,6 +39,18 @@ class Transaction:
         self._undo.clear()
 
 
+ABORT_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+@contextlib.contextmanager
+def holding_signals() -> Iterator[None]:
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ABORT_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -42,7 +63,9 @@ def transaction() -> Iterator[Transaction]:
     try:
         yield tx
     except BaseException:
-        for problem in tx.rollback():
+        with holding_signals():
+            problems = tx.rollback()
+        for problem in problems:
             print(f"juicefs-guard: {problem}", file=sys.stderr)
         raise
     finally:

@@ -28,16 +28,17 @@ def make_directory(tx: Transaction, path: Path | str, *, mode: int, uid: int = 0
         previous = (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
     except FileNotFoundError:
         pass
-    created = ensure_directory(path, mode=mode, uid=uid, gid=gid)
-    if created:
-        tx.on_rollback(f"directory {path}", lambda: os.rmdir(path))
-    elif previous is not None and previous != (uid, gid, mode):
+    with tx.step():
+        created = ensure_directory(path, mode=mode, uid=uid, gid=gid)
+        if created:
+            tx.on_rollback(f"directory {path}", lambda: os.rmdir(path))
+        elif previous is not None and previous != (uid, gid, mode):
 
-        def restore(p: Path = path, prev: tuple[int, int, int] = previous) -> None:
-            os.chown(p, prev[0], prev[1], follow_symlinks=False)
-            os.chmod(p, prev[2])
+            def restore(p: Path = path, prev: tuple[int, int, int] = previous) -> None:
+                os.chown(p, prev[0], prev[1], follow_symlinks=False)
+                os.chmod(p, prev[2])
 
-        tx.on_rollback(f"owner and mode of {path}", restore)
+            tx.on_rollback(f"owner and mode of {path}", restore)
 
 
 def make_directories(tx: Transaction, path: Path | str, *, mode: int, uid: int = 0, gid: int = 0) -> None:
@@ -65,12 +66,13 @@ def replace_file(
         restore_args = (old, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
     except FileNotFoundError:
         restore_args = None
-    atomic_write(path, data, mode=mode, uid=uid, gid=gid)
-    if restore_args is None:
-        tx.on_rollback(f"file {path}", lambda: remove_file(path))
-    else:
-        old, old_mode, old_uid, old_gid = restore_args
-        tx.on_rollback(f"file {path}", lambda: atomic_write(path, old, mode=old_mode, uid=old_uid, gid=old_gid))
+    with tx.step():
+        atomic_write(path, data, mode=mode, uid=uid, gid=gid)
+        if restore_args is None:
+            tx.on_rollback(f"file {path}", lambda: remove_file(path))
+        else:
+            old, old_mode, old_uid, old_gid = restore_args
+            tx.on_rollback(f"file {path}", lambda: atomic_write(path, old, mode=old_mode, uid=old_uid, gid=old_gid))
 
 
 def install_wrapper(tx: Transaction, scripts_dir: str, name: str, account: Account, binary: bytes) -> Path:
