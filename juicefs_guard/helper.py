@@ -419,7 +419,7 @@ def run_secrets_command(command: list) -> dict:
     try:
         result = subprocess.run(
             [str(part) for part in command],
-            env={"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"},
+            env=fixed_environment(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=SECRETS_COMMAND_TIMEOUT,
@@ -476,11 +476,14 @@ def log_tail(path: str, secrets: dict) -> str:
     return printable(scrub(errors[-1], secrets)) if errors else "no log"
 
 
+def fixed_environment() -> dict:
+    """The whole environment of whatever root runs for the caller: nothing of the caller's."""
+    return {"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+
+
 def client_environment(secrets: dict) -> dict:
-    """The daemon's whole environment: a fixed base plus the secrets, which never go into argv."""
-    env = {"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
-    env.update(secrets)
-    return env
+    """The daemon's whole environment: the fixed one plus the secrets, which never go into argv."""
+    return {**fixed_environment(), **secrets}
 
 
 def client_argv(entry: dict, mountpoint: str) -> list:
@@ -572,7 +575,7 @@ def do_umount(entry: dict, mountpoint: str) -> str:
     for attempt in range(20):
         result = subprocess.run(
             [entry["juicefs"], "--no-agent", "--quiet", "umount", mountpoint],
-            env={"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8"},
+            env=fixed_environment(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
