@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +24,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the test suite's helpers: one privilege drop, one init builder, one clean-up
 
 from juicefs_guard import paths  # noqa: E402
-from juicefs_guard.helper import mount_table  # noqa: E402
+from juicefs_guard.helper import client_environment, mount_table  # noqa: E402
 from tests.support.host import (  # noqa: E402
     CLI,
     as_user,
     as_user_argv,
+    daemon_pids,
     file_storage,
     force_remove,
     init_args,
+    juicefs_mount_pids,
     missing_state_dirs,
     remove_state_dirs,
     write_secrets,
@@ -185,6 +187,10 @@ def volumes(count: int = 1, progress: bool = True, meta: str = "sqlite") -> Iter
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def direct_cache_dir(volume: Volume) -> str:
+    return f"{volume.workdir}/cache-direct"
+
+
 def direct_mount_argv(volume: Volume, mountpoint: str) -> list[str]:
     """The same client and options the broker uses, started by root itself."""
     return [
@@ -195,7 +201,7 @@ def direct_mount_argv(volume: Volume, mountpoint: str) -> list[str]:
         "-o",
         "allow_other",
         "--cache-dir",
-        f"{volume.workdir}/cache-direct",
+        direct_cache_dir(volume),
         "--log",
         f"{volume.workdir}/direct.log",
         "--no-syslog",
@@ -206,11 +212,10 @@ def direct_mount_argv(volume: Volume, mountpoint: str) -> list[str]:
 
 def start_direct(volume: Volume, mountpoint: str, timeout: float = 60) -> None:
     """Root's own mount, as the issue defines the baseline: the foreground client put in the background of a
-    shell, timed until the kernel shows the mount (polled every 2 ms)."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8", **volume.secrets}
+    shell, with the environment the helper gives it, timed until the kernel shows the mount (polled every 2 ms)."""
     subprocess.run(
         ["bash", "-c", '"$@" </dev/null >/dev/null 2>&1 &', "bash", *direct_mount_argv(volume, mountpoint)],
-        env=env,
+        env=client_environment(volume.secrets),
         check=True,
         timeout=30,
     )
@@ -221,26 +226,26 @@ def start_direct(volume: Volume, mountpoint: str, timeout: float = 60) -> None:
         time.sleep(0.002)
 
 
-def _clients_of(mountpoint: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    argv = handle.read().split(b"\0")
-                if argv and argv[0] == CLIENT.encode() and mountpoint.encode() in argv:
-                    found.append(int(entry))
-    return found
+def direct_pids(volume: Volume) -> list[int]:
+    """The direct mount's client processes, known by their cache directory (the mountpoint, at the end of the
+    command line, does not survive JuiceFS rewriting it)."""
+    return juicefs_mount_pids(f"--cache-dir {direct_cache_dir(volume)} ")
 
 
-def wait_for_clients_to_exit(mountpoint: str, timeout: float = 30) -> None:
-    """After an unmount the client takes a moment to exit; the next measurement must not share the CPU with it."""
+def guarded_pids(volume: Volume) -> list[int]:
+    return daemon_pids(volume.mountpoint, volume.name, volume.agent)
+
+
+def wait_for_exit(pids: Callable[[], list[int]], timeout: float = 30) -> list[int]:
+    """After an unmount the client takes a moment to exit; the next measurement must not share the CPU with it.
+    Returns the processes still there after `timeout`."""
     deadline = time.monotonic() + timeout
-    while _clients_of(mountpoint) and time.monotonic() < deadline:
+    while (left := pids()) and time.monotonic() < deadline:
         time.sleep(0.01)
+    return left
 
 
-def stop_direct(mountpoint: str) -> None:
+def stop_direct(volume: Volume, mountpoint: str) -> None:
     """Unmount and wait for the client to exit; a mount that stays would make the next "ready" instant and the
     figures meaningless, so it is an error."""
     for _ in range(50):
@@ -253,7 +258,6 @@ def stop_direct(mountpoint: str) -> None:
     else:
         subprocess.run(["umount", "-l", mountpoint], capture_output=True, timeout=60)
         raise RuntimeError(f"direct mount did not unmount: {result.stderr.strip()}")
-    wait_for_clients_to_exit(mountpoint)
-    for pid in _clients_of(mountpoint):
+    for pid in wait_for_exit(lambda: direct_pids(volume)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

@@ -128,7 +128,7 @@ def main() -> None:
                     dropped = dropped and ok
             print(file=sys.stderr)
         finally:
-            stop_direct(direct_point)
+            stop_direct(volume, direct_point)
             agent_run(volume.agent, [volume.wrapper, "umount"], check=False)
             os.rmdir(direct_point)
             os.rmdir(direct_parent)

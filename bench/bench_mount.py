@@ -19,13 +19,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
     AgentShell,
+    guarded_pids,
     machine,
     median_ms,
     mounted,
     start_direct,
     stop_direct,
     volumes,
-    wait_for_clients_to_exit,
+    wait_for_exit,
 )
 
 
@@ -53,9 +54,10 @@ def main() -> None:
             guard.append(agent.timed([volume.wrapper, "mount"]))
             assert mounted(volume.mountpoint)
             agent.timed([volume.wrapper, "umount"])
-            wait_for_clients_to_exit(volume.mountpoint)
+            if wait_for_exit(lambda: guarded_pids(volume)):
+                raise RuntimeError("the guarded client did not exit after its unmount")
             direct.append(timed(lambda: start_direct(volume, direct_point)))
-            stop_direct(direct_point)
+            stop_direct(volume, direct_point)
         helper = "/usr/local/lib/juicefs-guard/helper"
         pieces = {
             "fork + exec of /bin/true (the floor)": ["/bin/true"],

@@ -202,10 +202,10 @@ def host_snapshot(extra_homes: Sequence[str] = ()) -> dict[str, object]:
     return snapshot
 
 
-def daemon_pids(mountpoint: str, name: str, agent: str) -> list[int]:
-    """PIDs of every juicefs process serving one filesystem (supervisor and child). JuiceFS rewrites its own
-    command line (it masks the metadata URL), which can cut the tail, so match on what survives: the
-    mountpoint, the broker cache dir named after the filesystem, or the embedded agent as owner."""
+def juicefs_mount_pids(*markers: str, owner: str | None = None) -> list[int]:
+    """PIDs of every `juicefs mount` process (supervisor and child) whose command line holds one of `markers`, or
+    that `owner` runs. JuiceFS rewrites its own command line (it masks the metadata URL), which can cut the tail,
+    so the markers must be something that survives near the front: an option's value, not the mountpoint alone."""
     import psutil
 
     found = []
@@ -215,9 +215,15 @@ def daemon_pids(mountpoint: str, name: str, agent: str) -> list[int]:
             continue
         if " mount " not in f" {cmdline} ":
             continue
-        if mountpoint in cmdline or f"/juicefs-guard/{name} " in cmdline or process.info["username"] == agent:
+        if any(marker in cmdline for marker in markers) or (owner is not None and process.info["username"] == owner):
             found.append(process.pid)
     return found
+
+
+def daemon_pids(mountpoint: str, name: str, agent: str) -> list[int]:
+    """The processes serving one guarded filesystem: its mountpoint, the broker cache dir named after it, or the
+    embedded agent as owner."""
+    return juicefs_mount_pids(mountpoint, f"/juicefs-guard/{name} ", owner=agent)
 
 
 # juicefs-guard keeps its state and log directories when the last filesystem is removed (logs are an audit
